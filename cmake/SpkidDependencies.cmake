@@ -1,0 +1,14 @@
+# Every external dependency comes from a Debian package; scripts/install-deps.sh installs them.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+pkg_check_modules(SAMPLERATE REQUIRED IMPORTED_TARGET samplerate)
+pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+# LibTorch (Debian's libtorch-dev), for src/model only: its headers are slow to compile.
+find_package(Torch REQUIRED)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages spkid needs to build, test and run. Idempotent: quiet and quick
+# when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libsndfile1-dev libsamplerate0-dev libfftw3-dev libtorch-dev libcli11-dev libspdlog-dev
+  libgtest-dev libbenchmark-dev libsqlite3-dev libssl-dev libcairo2-dev nlohmann-json3-dev
+  python3-torchaudio python3-numpy espeak-ng sox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
