@@ -1,0 +1,202 @@
+// The enrollment store: speakers, their recordings with provenance, the clips' features and
+// embeddings, and the speaker models, in one SQLite database `spkid.db` inside a private store
+// folder (mode 0700, files 0600: voiceprints are biometric data). Model files live beside the
+// database, written atomically and referenced from it.
+//
+// Each Store object is one database connection: use it from one thread at a time; several
+// threads or processes may each open their own Store on the same folder at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spkid/features.h"
+
+namespace spkid {
+
+// The database file inside a store folder.
+inline constexpr const char* kStoreDatabaseName = "spkid.db";
+// The newest schema this build reads and writes (kept in PRAGMA user_version). Older stores are
+// migrated when opened; newer ones are refused untouched.
+inline constexpr int kStoreSchemaVersion = 2;
+// How long an operation waits for another process's write to finish before giving up.
+inline constexpr int kStoreBusyTimeoutMs = 10000;
+
+enum class StoreAccess {
+  kRead,   // the store must exist (Error(kStore) otherwise); an older schema is still migrated
+  kWrite,  // creates the folder (0700) and the database (0600) when missing
+};
+
+// Where a recording came from; the digest identifies the audio whatever its file name.
+struct RecordingProvenance {
+  std::string source_path;      // as the user gave it ("-" for standard input)
+  std::string sha256;           // sha256_of_samples() of the decoded mono samples, 64 hex digits
+  double duration_seconds = 0;  // of the decoded audio
+  double speech_seconds = 0;    // kept by voice activity detection
+};
+
+// One recording's contribution to a speaker: its clips' features and, once a speaker model
+// exists, their embeddings by that model.
+struct Enrollment {
+  std::string speaker;
+  RecordingProvenance recording;
+  FeatureOptions feature_options;  // what clip_features were computed with
+  std::vector<FeatureMatrix> clip_features;
+  std::optional<int64_t> embedding_model_id;        // set together with clip_embeddings
+  std::vector<std::vector<float>> clip_embeddings;  // one per clip, in order, or none
+};
+
+struct SpeakerSummary {
+  int64_t id = 0;
+  std::string name;
+  std::string created_at;  // ISO 8601 UTC, e.g. "2024-05-01T12:00:00Z"
+  int num_recordings = 0;
+  int num_clips = 0;
+  double audio_seconds = 0;
+  double speech_seconds = 0;
+  bool covered_by_current_model = false;  // the current model was made with this speaker
+};
+
+struct RecordingRecord {
+  int64_t id = 0;
+  RecordingProvenance provenance;
+  std::string enrolled_at;  // ISO 8601 UTC
+  int num_clips = 0;
+};
+
+struct SpeakerDetails {
+  SpeakerSummary summary;
+  std::vector<RecordingRecord> recordings;  // in enrollment order
+};
+
+struct EnrollmentResult {
+  // false: this audio was already enrolled for this name, and nothing changed.
+  bool added = false;
+  bool new_speaker = false;       // the name was not in the store before
+  RecordingRecord recording;      // the new recording, or the earlier one with the same audio
+  std::vector<int64_t> clip_ids;  // of the new clips; empty when nothing was added
+  // Other names the same audio is enrolled under: probably a mistake worth a warning.
+  std::vector<std::string> same_audio_speakers;
+  SpeakerSummary speaker;  // the speaker's totals after this call
+};
+
+struct StoredClip {
+  int64_t id = 0;
+  int64_t speaker_id = 0;
+  std::string speaker;
+  int64_t recording_id = 0;
+  int clip_index = 0;  // order within its recording
+  FeatureMatrix features;
+};
+
+struct ClipQuery {
+  std::string speaker;  // only this speaker's clips; empty: every speaker
+  // Only the clips that have no embedding by this model yet.
+  std::optional<int64_t> missing_embedding_for_model;
+};
+
+struct ClipEmbedding {
+  int64_t clip_id = 0;
+  std::vector<float> embedding;
+};
+
+struct StoredEmbedding {
+  int64_t clip_id = 0;
+  int64_t speaker_id = 0;
+  std::string speaker;
+  std::vector<float> embedding;
+};
+
+// A model to add to the store: its file's bytes are given to register_model().
+struct NewModel {
+  std::string kind;                  // what the file is, e.g. "cnn-classifier": [a-z0-9._-]
+  FeatureOptions feature_options;    // the front end the model expects
+  std::string metadata_json = "{}";  // a JSON object: labels, threshold, training figures...
+  std::vector<int64_t> speaker_ids;  // the speakers it was made with (StoredClip::speaker_id)
+  std::string file_extension = "bin";
+  bool make_current = true;
+};
+
+struct ModelRecord {
+  int64_t id = 0;
+  std::string file_name;  // inside the store folder
+  std::string path;       // store folder + file name
+  std::string kind;
+  std::string created_at;  // ISO 8601 UTC
+  FeatureOptions feature_options;
+  std::string metadata_json;
+  bool is_current = false;
+};
+
+class Store {
+ public:
+  // Opens the store in `dir`. Before anything is written, the database is checked read-only:
+  // a file that is not an spkid store, is damaged, or comes from a newer spkid gives
+  // Error(kStore) and is left exactly as it was. A store from an older spkid is migrated, one
+  // transaction per schema step.
+  static Store open(const std::string& dir, StoreAccess access);
+
+  ~Store();
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+
+  const std::string& dir() const;
+  std::string database_path() const;
+
+  // The feature options of every stored clip; nullopt until the first enrollment fixes them.
+  std::optional<FeatureOptions> feature_options() const;
+
+  // Adds one recording and its clips to a speaker (created when new), all in one transaction.
+  // Enrolling audio with the same digest again under the same name changes nothing (see
+  // EnrollmentResult::added). Throws Error(kInvalidArgument) for a bad name, inconsistent clips,
+  // or feature options other than the store's.
+  EnrollmentResult add_enrollment(const Enrollment& enrollment);
+
+  // Every speaker, by name.
+  std::vector<SpeakerSummary> list_speakers() const;
+  // Throws Error(kInvalidArgument) when there is no speaker `name`.
+  SpeakerDetails speaker_details(const std::string& name) const;
+  // Deletes the speaker with all their recordings, clips and embeddings; the freed pages are
+  // zeroed. Returns what was removed. Throws Error(kInvalidArgument) for an unknown name.
+  SpeakerSummary remove_speaker(const std::string& name);
+  // Throws Error(kInvalidArgument) for an unknown old name, a bad new name or one already taken.
+  void rename_speaker(const std::string& old_name, const std::string& new_name);
+
+  // Clips with their features, by speaker name, recording and clip order (for training and for
+  // computing embeddings). Throws Error(kInvalidArgument) for an unknown speaker.
+  std::vector<StoredClip> clips(const ClipQuery& query = {}) const;
+
+  // Stores (or replaces) embeddings by model `model_id` in one transaction; clips removed in the
+  // meantime are skipped. Returns how many were stored.
+  int set_embeddings(int64_t model_id, const std::vector<ClipEmbedding>& embeddings);
+  // Every embedding by model `model_id`, in the order of clips().
+  std::vector<StoredEmbedding> embeddings(int64_t model_id) const;
+
+  // Writes the model file atomically into the store folder (mode 0600), then records it (and,
+  // with make_current, makes it the current model) in one transaction; if recording fails the
+  // file is removed again.
+  ModelRecord register_model(const NewModel& model, std::string_view model_bytes);
+  std::optional<ModelRecord> current_model() const;
+  std::vector<ModelRecord> models() const;  // oldest first
+  // Throws Error(kInvalidArgument) for an unknown id.
+  void set_current_model(int64_t model_id);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// SHA-256, as 64 lowercase hex digits, of samples as little-endian IEEE float32: identifies
+// decoded audio whatever file or format it came in.
+std::string sha256_of_samples(const float* samples, std::size_t count);
+inline std::string sha256_of_samples(const std::vector<float>& samples) {
+  return sha256_of_samples(samples.data(), samples.size());
+}
+
+}  // namespace spkid
