@@ -1,0 +1,76 @@
+// Audio in: decode any format libsndfile reads, mix to mono, resample to the model's rate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spkid {
+
+// libsamplerate's converters, best quality first.
+enum class ResampleQuality { kSincBest, kSincMedium, kSincFastest, kZeroOrderHold, kLinear };
+
+const char* resample_quality_name(ResampleQuality quality) noexcept;
+// Parses "sinc-best", "sinc-medium", "sinc-fastest", "zero-order-hold", "linear".
+ResampleQuality parse_resample_quality(const std::string& name);
+
+struct AudioOptions {
+  int sample_rate_hz = 16000;  // every file is resampled to this rate
+  ResampleQuality resample_quality = ResampleQuality::kSincMedium;
+  double min_seconds = 0.1;   // shorter input is refused (kAudioTooShort)
+  double max_seconds = 3600;  // longer input is refused before it is decoded (kAudioTooLong)
+
+  // Throws Error(kInvalidArgument) naming the bad field.
+  void validate() const;
+};
+
+// What the file header says, before any conversion.
+struct AudioFileInfo {
+  std::string format;    // libsndfile's container name: "WAV", "FLAC", "OGG", "AIFF"...
+  std::string encoding;  // libsndfile's codec name: "Signed 16 bit PCM", "32 bit float", "Vorbis"
+  int sample_rate_hz = 0;
+  int channels = 0;
+  int64_t frames = 0;  // per channel
+  double duration_seconds() const {
+    return sample_rate_hz > 0 ? static_cast<double>(frames) / sample_rate_hz : 0.0;
+  }
+};
+
+// Mono float samples at sample_rate_hz, full scale 1.0 (float files may exceed it), with where
+// they came from.
+struct Audio {
+  std::vector<float> samples;
+  int sample_rate_hz = 0;
+  AudioFileInfo source;
+  double duration_seconds() const {
+    return sample_rate_hz > 0 ? static_cast<double>(samples.size()) / sample_rate_hz : 0.0;
+  }
+};
+
+// Reads the header only. `path` "-" is standard input, read whole into memory; it can be read
+// only once, so to know both header and samples call load_audio() and use Audio::source.
+// Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio.
+AudioFileInfo probe_audio(const std::string& path);
+
+// Decodes, mixes to mono (mean of channels) and resamples to options.sample_rate_hz.
+// `path` "-" is standard input. Errors about the file start with its path ("<stdin>" for "-").
+// Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio,
+// kNonFiniteAudio, kAudioTooLong, kAudioTooShort (and kInvalidArgument for bad options).
+// Digital silence loads fine: deciding that there is no speech is detect_speech()'s job.
+Audio load_audio(const std::string& path, const AudioOptions& options = {});
+
+// Same checks and conversion on an in-memory encoded file (any libsndfile format); `name`
+// starts the error messages.
+Audio decode_audio(const void* data, std::size_t size, const AudioOptions& options = {},
+                   const std::string& name = "<memory>");
+
+// Resamples mono samples with libsamplerate; returns a copy of the input when the rates are
+// equal. Throws Error(kInvalidArgument) for rates that are not positive or more than 256x apart.
+std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz,
+                            ResampleQuality quality = ResampleQuality::kSincMedium);
+
+// Averages interleaved channels into one.
+std::vector<float> mix_to_mono(const float* interleaved, int64_t frames, int channels);
+
+}  // namespace spkid

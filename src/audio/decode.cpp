@@ -1,0 +1,424 @@
+// Decoding with libsndfile from a path, from standard input or pipes (read whole into memory) and
+// from memory (virtual I/O), then mixing to mono and resampling.
+#include <fcntl.h>
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "audio/option_check.h"
+#include "spkid/audio.h"
+#include "spkid/error.h"
+
+namespace spkid {
+namespace {
+
+constexpr const char* kStdinName = "<stdin>";
+
+std::string format_seconds(double seconds) {
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), seconds >= 100 ? "%.0f s" : "%.3g s", seconds);
+  return text.data();
+}
+
+[[noreturn]] void throw_unreadable(const std::string& name, const std::string& reason) {
+  throw Error(ErrorCode::kIo,
+              name + ": cannot read (" + reason + "); check that the file is readable");
+}
+
+[[noreturn]] void throw_unreadable(const std::string& name, int error_number) {
+  // std::error_code's message is thread-safe where strerror is not.
+  throw_unreadable(name, std::error_code(error_number, std::generic_category()).message());
+}
+
+[[noreturn]] void throw_empty(const std::string& name) {
+  throw Error(ErrorCode::kEmptyAudio,
+              name + ": the file is empty (0 bytes); give a recording with audio in it");
+}
+
+// An encoded file in memory, read by libsndfile through its virtual I/O callbacks.
+struct MemoryStream {
+  const unsigned char* data = nullptr;
+  sf_count_t size = 0;
+  sf_count_t position = 0;
+
+  static MemoryStream& of(void* user) { return *static_cast<MemoryStream*>(user); }
+  static sf_count_t length(void* user) { return of(user).size; }
+  static sf_count_t tell(void* user) { return of(user).position; }
+  static sf_count_t seek(sf_count_t offset, int whence, void* user) {
+    MemoryStream& stream = of(user);
+    const sf_count_t base =
+        whence == SEEK_CUR ? stream.position : (whence == SEEK_END ? stream.size : 0);
+    if (base + offset < 0) return -1;
+    stream.position = base + offset;
+    return stream.position;
+  }
+  static sf_count_t read(void* destination, sf_count_t count, void* user) {
+    MemoryStream& stream = of(user);
+    const sf_count_t available = std::max<sf_count_t>(0, stream.size - stream.position);
+    const sf_count_t n = std::min(count, available);
+    if (n > 0) std::memcpy(destination, stream.data + stream.position, static_cast<size_t>(n));
+    stream.position += n;
+    return n;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }
+};
+
+SF_VIRTUAL_IO memory_io = {MemoryStream::length, MemoryStream::seek, MemoryStream::read,
+                           MemoryStream::write, MemoryStream::tell};
+
+struct SndfileCloser {
+  void operator()(SNDFILE* file) const noexcept { sf_close(file); }
+};
+
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;  // none: the audio is in memory
+  FileDescriptor(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~FileDescriptor() {
+    if (owned_ && fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
+// An open libsndfile reader with its header and the name used in error messages.
+class SoundFile {
+ public:
+  // A path, or "-" for standard input.
+  explicit SoundFile(const std::string& path);
+  // Encoded bytes that outlive this object.
+  SoundFile(const void* data, size_t size, std::string name) : name_(std::move(name)) {
+    open_memory(static_cast<const unsigned char*>(data), size);
+  }
+  SoundFile(const SoundFile&) = delete;
+  SoundFile& operator=(const SoundFile&) = delete;
+
+  SNDFILE* get() const { return file_.get(); }
+  const SF_INFO& info() const { return info_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  void read_whole(int fd);
+  void open_memory(const unsigned char* data, size_t size);
+  template <typename OpenFn>
+  void open_with(OpenFn open_fn);
+
+  // Destroyed bottom-up: libsndfile closes before the descriptor and the bytes it reads go.
+  std::string name_;
+  FileDescriptor fd_;
+  std::vector<unsigned char> bytes_;  // standard input or a pipe, read whole
+  MemoryStream memory_;
+  SF_INFO info_{};
+  std::unique_ptr<SNDFILE, SndfileCloser> file_;
+};
+
+// Standard input for "-", else the file at `path`.
+FileDescriptor open_descriptor(const std::string& path) {
+  if (path == "-") {
+    if (::isatty(STDIN_FILENO) == 1) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "standard input is a terminal, not audio; redirect or pipe a file into it "
+                  "(... - < speech.wav)");
+    }
+    return FileDescriptor(STDIN_FILENO, false);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error_number = errno;
+    if (error_number == ENOENT || error_number == ENOTDIR) {
+      throw Error(ErrorCode::kNotFound, path + ": no such file; check the path");
+    }
+    throw_unreadable(path, error_number);
+  }
+  return FileDescriptor(fd, true);
+}
+
+SoundFile::SoundFile(const std::string& path)
+    : name_(path == "-" ? kStdinName : path), fd_(open_descriptor(path)) {
+  struct stat status {};
+  if (::fstat(fd_.get(), &status) != 0) throw_unreadable(name_, errno);
+  if (S_ISDIR(status.st_mode)) {
+    throw Error(ErrorCode::kIo, name_ + ": is a directory; give the path of an audio file");
+  }
+  if (!S_ISREG(status.st_mode)) {
+    // libsndfile cannot seek in a pipe, and most formats need to.
+    read_whole(fd_.get());
+    open_memory(bytes_.data(), bytes_.size());
+    return;
+  }
+  if (status.st_size == 0) throw_empty(name_);
+  open_with([this](SF_INFO* info) { return sf_open_fd(fd_.get(), SFM_READ, info, SF_FALSE); });
+}
+
+void SoundFile::read_whole(int fd) {
+  constexpr size_t kChunkBytes = 1 << 16;
+  size_t size = 0;
+  for (;;) {
+    bytes_.resize(size + kChunkBytes);
+    const ssize_t n = ::read(fd, bytes_.data() + size, kChunkBytes);
+    if (n == 0) break;
+    if (n < 0) {
+      const int error_number = errno;
+      if (error_number == EINTR) continue;
+      throw_unreadable(name_, error_number);
+    }
+    size += static_cast<size_t>(n);
+  }
+  bytes_.resize(size);
+}
+
+void SoundFile::open_memory(const unsigned char* data, size_t size) {
+  if (size == 0) throw_empty(name_);
+  memory_ = MemoryStream{data, static_cast<sf_count_t>(size), 0};
+  open_with(
+      [this](SF_INFO* info) { return sf_open_virtual(&memory_io, SFM_READ, info, &memory_); });
+}
+
+template <typename OpenFn>
+void SoundFile::open_with(OpenFn open_fn) {
+  int code = SF_ERR_NO_ERROR;
+  std::string reason;
+  {
+    // libsndfile reports a failed open in one process-wide slot, so opens take turns.
+    static std::mutex open_mutex;
+    const std::lock_guard<std::mutex> lock(open_mutex);
+    file_.reset(open_fn(&info_));
+    if (!file_) {
+      code = sf_error(nullptr);
+      reason = sf_strerror(nullptr);
+    }
+  }
+  if (!file_) {
+    if (code == SF_ERR_SYSTEM) throw_unreadable(name_, reason);
+    if (code == SF_ERR_MALFORMED_FILE) {
+      throw Error(ErrorCode::kCorruptAudio,
+                  name_ + ": damaged audio file (" + reason + "); copy or export it again");
+    }
+    throw Error(ErrorCode::kUnsupportedFormat, name_ + ": not an audio file libsndfile can read (" +
+                                                   reason + "); convert it to WAV or FLAC");
+  }
+  if (info_.channels < 1 || info_.samplerate < 1 || info_.frames < 0) {
+    throw Error(ErrorCode::kCorruptAudio,
+                name_ + ": damaged header (" + std::to_string(info_.channels) + " channels at " +
+                    std::to_string(info_.samplerate) + " Hz); copy or export the file again");
+  }
+  // Every source here can seek, so libsndfile only fails to find the length when the end of the
+  // stream is missing (an Ogg file cut short has no end-of-stream page).
+  if (info_.frames == SF_COUNT_MAX) {
+    throw Error(ErrorCode::kCorruptAudio,
+                name_ +
+                    ": truncated: the end of the audio stream is missing; copy or export "
+                    "the file again");
+  }
+}
+
+std::string format_name(int format) {
+  SF_FORMAT_INFO format_info{};
+  format_info.format = format;
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &format_info, sizeof format_info) != 0 ||
+      format_info.name == nullptr) {
+    return "unknown";
+  }
+  return format_info.name;
+}
+
+AudioFileInfo describe(const SF_INFO& info) {
+  AudioFileInfo described;
+  // "WAV (Microsoft)" -> "WAV": the short name people know.
+  described.format = format_name(info.format & SF_FORMAT_TYPEMASK);
+  described.format = described.format.substr(0, described.format.find(" ("));
+  described.encoding = format_name(info.format & SF_FORMAT_SUBMASK);
+  described.sample_rate_hz = info.samplerate;
+  described.channels = info.channels;
+  described.frames = info.frames;
+  return described;
+}
+
+// libsndfile shortens a data chunk that runs past the end of the file to what is there and only
+// notes it in its log: "data : 32000 (should be 15978)" (AIFF: "SSND : ..."). 0xFFFFFFFF is the
+// size a streaming writer leaves when it cannot seek back, not a truncation.
+void check_data_chunk_complete(const SoundFile& file) {
+  std::array<char, 4096> log{};
+  sf_command(file.get(), SFC_GET_LOG_INFO, log.data(), static_cast<int>(log.size() - 1));
+  std::istringstream lines(log.data());
+  for (std::string line; std::getline(lines, line);) {
+    std::array<char, 5> chunk{};
+    long long declared_bytes = 0, present_bytes = 0;
+    if (std::sscanf(line.c_str(), " %4s : %lld (should be %lld)", chunk.data(), &declared_bytes,
+                    &present_bytes) != 3) {
+      continue;
+    }
+    const bool audio_chunk =
+        std::strcmp(chunk.data(), "data") == 0 || std::strcmp(chunk.data(), "SSND") == 0;
+    if (audio_chunk && declared_bytes != 0xFFFFFFFFLL && present_bytes < declared_bytes) {
+      throw Error(ErrorCode::kCorruptAudio,
+                  file.name() + ": truncated: the header declares " +
+                      std::to_string(declared_bytes) + " bytes of audio but the file holds " +
+                      std::to_string(std::max(0LL, present_bytes)) + "; copy or export it again");
+    }
+  }
+}
+
+// Averages each frame's channels into mono[frame].
+void mix_into(const float* interleaved, int64_t frames, int channels, float* mono) {
+  const float scale = 1.0f / static_cast<float>(channels);
+  for (int64_t frame = 0; frame < frames; ++frame) {
+    const float* channel = interleaved + frame * channels;
+    float sum = 0;
+    for (int c = 0; c < channels; ++c) sum += channel[c];
+    mono[frame] = sum * scale;
+  }
+}
+
+// Every frame the header declares, as mono; a short read means the file ends early.
+std::vector<float> read_mono(const SoundFile& file) {
+  const SF_INFO& info = file.info();
+  std::vector<float> mono(static_cast<size_t>(info.frames));
+  sf_count_t frames_read = 0;
+  if (info.channels == 1) {
+    frames_read = sf_readf_float(file.get(), mono.data(), info.frames);
+  } else {
+    constexpr sf_count_t kBlockFrames = 8192;
+    std::vector<float> block(static_cast<size_t>(kBlockFrames * info.channels));
+    while (frames_read < info.frames) {
+      const sf_count_t got = sf_readf_float(file.get(), block.data(),
+                                            std::min(kBlockFrames, info.frames - frames_read));
+      if (got <= 0) break;
+      mix_into(block.data(), got, info.channels, mono.data() + frames_read);
+      frames_read += got;
+    }
+  }
+  if (frames_read < info.frames) {
+    throw Error(ErrorCode::kCorruptAudio,
+                file.name() + ": truncated: the audio stops after " +
+                    format_seconds(static_cast<double>(frames_read) / info.samplerate) +
+                    " of the " +
+                    format_seconds(static_cast<double>(info.frames) / info.samplerate) +
+                    " its header declares; copy or export it again");
+  }
+  if (sf_error(file.get()) != SF_ERR_NO_ERROR) {
+    throw Error(ErrorCode::kCorruptAudio, file.name() + ": damaged audio data (" +
+                                              sf_strerror(file.get()) +
+                                              "); copy or export it again");
+  }
+  return mono;
+}
+
+void check_finite(const std::vector<float>& samples, int sample_rate_hz, const std::string& name) {
+  const auto bad =
+      std::find_if(samples.begin(), samples.end(), [](float x) { return !std::isfinite(x); });
+  if (bad == samples.end()) return;
+  const double at_seconds = static_cast<double>(bad - samples.begin()) / sample_rate_hz;
+  throw Error(ErrorCode::kNonFiniteAudio,
+              name + ": sample at " + format_seconds(at_seconds) + " is " +
+                  (std::isnan(*bad) ? "NaN" : "infinite") +
+                  ", so the audio is damaged; export it again from the original");
+}
+
+Audio decode(const SoundFile& file, const AudioOptions& options) {
+  Audio audio;
+  audio.source = describe(file.info());
+  check_data_chunk_complete(file);
+  const std::string& name = file.name();
+  if (audio.source.frames == 0) {
+    throw Error(ErrorCode::kEmptyAudio,
+                name + ": holds no audio samples; give a recording with audio in it");
+  }
+  // From the header, before decoding: a long file costs nothing to refuse.
+  const double seconds = audio.source.duration_seconds();
+  if (seconds > options.max_seconds) {
+    throw Error(ErrorCode::kAudioTooLong,
+                name + ": " + format_seconds(seconds) + " long, more than the " +
+                    format_seconds(options.max_seconds) +
+                    " allowed; split it into shorter files or raise the maximum (max_seconds)");
+  }
+  if (seconds < options.min_seconds) {
+    throw Error(ErrorCode::kAudioTooShort,
+                name + ": only " + format_seconds(seconds) + " of audio, less than the " +
+                    format_seconds(options.min_seconds) + " needed; give a longer recording");
+  }
+
+  std::vector<float> mono = read_mono(file);
+  // Before resampling, which would smear one bad sample over its neighbours.
+  check_finite(mono, audio.source.sample_rate_hz, name);
+  if (audio.source.sample_rate_hz == options.sample_rate_hz) {
+    audio.samples = std::move(mono);
+  } else {
+    try {
+      audio.samples = resample(mono, audio.source.sample_rate_hz, options.sample_rate_hz,
+                               options.resample_quality);
+    } catch (const Error& error) {
+      // The options are valid, so the file's own rate is what libsamplerate refused.
+      if (error.code() != ErrorCode::kInvalidArgument) throw;
+      throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
+    }
+  }
+  audio.sample_rate_hz = options.sample_rate_hz;
+  return audio;
+}
+
+}  // namespace
+
+void AudioOptions::validate() const {
+  using detail::require_option;
+  require_option(sample_rate_hz > 0, "AudioOptions.sample_rate_hz", sample_rate_hz,
+                 "a positive rate in Hz, such as 16000");
+  require_option(min_seconds >= 0, "AudioOptions.min_seconds", min_seconds, "0 or more");
+  require_option(max_seconds > 0, "AudioOptions.max_seconds", max_seconds, "more than 0");
+  require_option(min_seconds <= max_seconds, "AudioOptions.min_seconds", min_seconds,
+                 "at most max_seconds");
+  require_option(std::strcmp(resample_quality_name(resample_quality), "unknown") != 0,
+                 "AudioOptions.resample_quality", static_cast<int>(resample_quality),
+                 "one of the ResampleQuality values");
+}
+
+std::vector<float> mix_to_mono(const float* interleaved, int64_t frames, int channels) {
+  if (channels < 1 || frames < 0 || (frames > 0 && interleaved == nullptr)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "mix_to_mono needs at least one channel and a buffer of frames x channels "
+                "samples (got " +
+                    std::to_string(channels) + " channels, " + std::to_string(frames) + " frames)");
+  }
+  std::vector<float> mono(static_cast<size_t>(frames));
+  mix_into(interleaved, frames, channels, mono.data());
+  return mono;
+}
+
+AudioFileInfo probe_audio(const std::string& path) {
+  const SoundFile file(path);
+  return describe(file.info());
+}
+
+Audio load_audio(const std::string& path, const AudioOptions& options) {
+  options.validate();
+  const SoundFile file(path);
+  return decode(file, options);
+}
+
+Audio decode_audio(const void* data, std::size_t size, const AudioOptions& options,
+                   const std::string& name) {
+  options.validate();
+  const SoundFile file(data, size, name);
+  return decode(file, options);
+}
+
+}  // namespace spkid
