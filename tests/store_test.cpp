@@ -146,12 +146,20 @@ TEST(Sha256OfSamples, MatchesReferenceDigests) {
             "dbde3f595c2501dfce3d0c8a02ec2baaeac2c2a514757d9660d1948dc072c540");
 }
 
-TEST(Store, ReadingAMissingStoreFailsWithoutCreatingIt) {
+TEST(Store, OnlyCreateAccessMakesAMissingStore) {
   TempDir temp;
   const std::string dir = temp.file("nowhere");
-  expect_error([&] { Store::open(dir, StoreAccess::kRead); }, ErrorCode::kStore,
-               "no store at " + dir + ": enroll a speaker first");
-  EXPECT_FALSE(fs::exists(dir));
+  for (StoreAccess access : {StoreAccess::kRead, StoreAccess::kWrite}) {
+    expect_error([&] { Store::open(dir, access); }, ErrorCode::kStore,
+                 "no store at " + dir + ": enroll a speaker first");
+    EXPECT_FALSE(fs::exists(dir));
+  }
+  // An empty database file (a first open that died early) is no store either.
+  fs::create_directory(dir);
+  write_bytes(dir + "/spkid.db", "");
+  expect_error([&] { Store::open(dir, StoreAccess::kWrite); }, ErrorCode::kStore, "no store at");
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("ann", 1));
+  EXPECT_EQ(Store::open(dir, StoreAccess::kWrite).remove_speaker("ann").name, "ann");
 }
 
 TEST(Store, CreatesAPrivateFolderAndPrivateFilesWhateverTheUmask) {
@@ -161,7 +169,7 @@ TEST(Store, CreatesAPrivateFolderAndPrivateFilesWhateverTheUmask) {
     const std::string dir = temp.file("a/b/store");
     const mode_t old_umask = ::umask(umask);
     {
-      Store store = Store::open(dir, StoreAccess::kWrite);
+      Store store = Store::open(dir, StoreAccess::kCreate);
       store.add_enrollment(make_enrollment("alice", 1));
       const std::string db = store.database_path();
       EXPECT_EQ(db, dir + "/spkid.db");
@@ -182,7 +190,7 @@ TEST(Store, CreatesAPrivateFolderAndPrivateFilesWhateverTheUmask) {
 
 TEST(Store, EnrollsListsRenamesAndRemovesSpeakers) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   EXPECT_TRUE(store.list_speakers().empty());
   EXPECT_FALSE(store.feature_options().has_value());
 
@@ -226,10 +234,10 @@ TEST(Store, EnrollsListsRenamesAndRemovesSpeakers) {
 TEST(Store, AccumulatesRecordingsForOneName) {
   TempDir temp;
   const std::string dir = temp.file("store");
-  Store::open(dir, StoreAccess::kWrite).add_enrollment(make_enrollment("carol", 1, 2));
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("carol", 1, 2));
   // A second process (here: a second Store) adds more audio for the same name.
   const EnrollmentResult second =
-      Store::open(dir, StoreAccess::kWrite).add_enrollment(make_enrollment("carol", 2, 3));
+      Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("carol", 2, 3));
   EXPECT_TRUE(second.added);
   EXPECT_FALSE(second.new_speaker);
   EXPECT_EQ(second.speaker.num_recordings, 2);
@@ -247,7 +255,7 @@ TEST(Store, AccumulatesRecordingsForOneName) {
 
 TEST(Store, EnrollingTheSameAudioTwiceChangesNothing) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   const EnrollmentResult first = store.add_enrollment(make_enrollment("dave", 7, 2));
   const std::vector<StoredClip> clips_before = store.clips();
 
@@ -276,7 +284,7 @@ TEST(Store, EnrollingTheSameAudioTwiceChangesNothing) {
 
 TEST(Store, StoredFeaturesComeBackExactly) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   const Enrollment enrollment = make_enrollment("frank", 3, 2);
   const EnrollmentResult result = store.add_enrollment(enrollment);
   const std::vector<StoredClip> clips = store.clips(clips_of("frank"));
@@ -297,7 +305,7 @@ TEST(Store, StoredFeaturesComeBackExactly) {
 
 TEST(Store, RefusesFeaturesMadeWithOtherOptionsThanTheStores) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   store.add_enrollment(make_enrollment("gina", 1));
   FeatureOptions other;
   other.num_mel_bins = 40;
@@ -309,7 +317,7 @@ TEST(Store, RefusesFeaturesMadeWithOtherOptionsThanTheStores) {
 
 TEST(Store, RefusesInconsistentEnrollments) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   Enrollment no_clips = make_enrollment("hal", 1, 0);
   expect_error([&] { store.add_enrollment(no_clips); }, ErrorCode::kInvalidArgument,
                "at least one clip");
@@ -385,7 +393,7 @@ TEST(SpeakerName, QuotesNamesWithoutPassingControlBytesToTheTerminal) {
 
 TEST(Store, BadNamesChangeNothing) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   store.add_enrollment(make_enrollment("ivan", 1));
   expect_error([&] { store.add_enrollment(make_enrollment("../ivan", 2)); },
                ErrorCode::kInvalidArgument, "'/' or '\\'");
@@ -400,7 +408,7 @@ TEST(Store, BadNamesChangeNothing) {
 
 TEST(Store, RenameAndRemoveGiveClearErrors) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   store.add_enrollment(make_enrollment("jane", 1));
   store.add_enrollment(make_enrollment("kim", 2));
   expect_error([&] { store.rename_speaker("nobody", "lee"); }, ErrorCode::kInvalidArgument,
@@ -411,6 +419,8 @@ TEST(Store, RenameAndRemoveGiveClearErrors) {
                "no speaker 'nobody'");
   expect_error([&] { store.speaker_details("nobody"); }, ErrorCode::kInvalidArgument,
                "no speaker 'nobody'");
+  EXPECT_FALSE(store.find_speaker("nobody").has_value());
+  EXPECT_EQ(store.find_speaker("jane")->summary.name, "jane");
   EXPECT_NO_THROW(store.rename_speaker("jane", "jane"));
   const std::vector<SpeakerSummary> speakers = store.list_speakers();
   ASSERT_EQ(speakers.size(), 2u);
@@ -421,7 +431,7 @@ TEST(Store, RenameAndRemoveGiveClearErrors) {
 TEST(Store, RemovingASpeakerErasesTheirFeaturesFromDisk) {
   TempDir temp;
   const std::string dir = temp.file("store");
-  Store store = Store::open(dir, StoreAccess::kWrite);
+  Store store = Store::open(dir, StoreAccess::kCreate);
   store.add_enrollment(make_enrollment("keep", 1));
   Enrollment secret = make_enrollment("leave", 2, 3);
   // A float pattern found nowhere else, so its bytes can be searched for on disk.
@@ -449,11 +459,11 @@ TEST(Store, RemovingASpeakerErasesTheirFeaturesFromDisk) {
 TEST(Store, RefusesAStoreFromANewerSpkidAndLeavesItUntouched) {
   TempDir temp;
   const std::string dir = temp.file("store");
-  Store::open(dir, StoreAccess::kWrite).add_enrollment(make_enrollment("mia", 1));
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("mia", 1));
   const std::string db = dir + "/spkid.db";
   run_sql(db, "PRAGMA user_version = " + std::to_string(kStoreSchemaVersion + 1));
   const std::string before = read_bytes(db);
-  for (StoreAccess access : {StoreAccess::kWrite, StoreAccess::kRead}) {
+  for (StoreAccess access : {StoreAccess::kCreate, StoreAccess::kRead}) {
     expect_error([&] { Store::open(dir, access); }, ErrorCode::kStore, "newer spkid");
   }
   EXPECT_TRUE(read_bytes(db) == before) << "the database changed";
@@ -469,7 +479,7 @@ TEST(Store, RefusesFilesThatAreNotAStoreAndLeavesThemUntouched) {
     const std::string dir = temp.file(contents == text ? "text" : "random");
     fs::create_directory(dir);
     write_bytes(dir + "/spkid.db", contents);
-    for (StoreAccess access : {StoreAccess::kWrite, StoreAccess::kRead}) {
+    for (StoreAccess access : {StoreAccess::kCreate, StoreAccess::kRead}) {
       expect_error([&] { Store::open(dir, access); }, ErrorCode::kStore,
                    "not a readable spkid store database");
     }
@@ -482,7 +492,7 @@ TEST(Store, RefusesFilesThatAreNotAStoreAndLeavesThemUntouched) {
   fs::create_directory(dir);
   run_sql(dir + "/spkid.db", "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');");
   const std::string before = read_bytes(dir + "/spkid.db");
-  expect_error([&] { Store::open(dir, StoreAccess::kWrite); }, ErrorCode::kStore,
+  expect_error([&] { Store::open(dir, StoreAccess::kCreate); }, ErrorCode::kStore,
                "another program");
   EXPECT_TRUE(read_bytes(dir + "/spkid.db") == before) << "the database changed";
 }
@@ -562,7 +572,7 @@ TEST(Store, MigratesAVersion1Store) {
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'models'"), 1);
 
   // The version 2 tables work on the migrated data.
-  Store store = Store::open(dir, StoreAccess::kWrite);
+  Store store = Store::open(dir, StoreAccess::kCreate);
   NewModel model;
   model.kind = "test-model";
   model.speaker_ids = {store.list_speakers()[0].id};
@@ -581,7 +591,7 @@ TEST(Store, ConcurrentWritersInThreadsAllSucceed) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       try {
-        Store store = Store::open(dir, StoreAccess::kWrite);
+        Store store = Store::open(dir, StoreAccess::kCreate);
         for (int i = 0; i < kEnrollmentsPerThread; ++i) {
           // Every thread adds to a shared speaker and to its own.
           store.add_enrollment(make_enrollment("shared", 1000 + t * 10 + i, 1));
@@ -612,7 +622,7 @@ TEST(Store, ConcurrentWritersInThreadsAllSucceed) {
 TEST(Store, AWriterKilledMidEnrollmentLeavesTheStoreConsistent) {
   TempDir temp;
   const std::string dir = temp.file("store");
-  Store::open(dir, StoreAccess::kWrite).add_enrollment(make_enrollment("earlier", 1, 3));
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("earlier", 1, 3));
   std::mt19937 rng(3);
   for (int round = 0; round < 4; ++round) {
     // No connection is open across fork(): SQLite connections must not cross it.
@@ -620,7 +630,7 @@ TEST(Store, AWriterKilledMidEnrollmentLeavesTheStoreConsistent) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       try {
-        Store store = Store::open(dir, StoreAccess::kWrite);
+        Store store = Store::open(dir, StoreAccess::kCreate);
         for (unsigned seed = 1000 * (round + 1);; ++seed) {  // until killed
           store.add_enrollment(make_enrollment("victim", seed, 4));
         }
@@ -634,7 +644,7 @@ TEST(Store, AWriterKilledMidEnrollmentLeavesTheStoreConsistent) {
     ::waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the enrolling process failed on its own";
 
-    Store store = Store::open(dir, StoreAccess::kWrite);
+    Store store = Store::open(dir, StoreAccess::kCreate);
     EXPECT_EQ(query_text(dir + "/spkid.db", "PRAGMA integrity_check"), "ok");
     EXPECT_EQ(query_int(dir + "/spkid.db", "SELECT count(*) FROM pragma_foreign_key_check"), 0)
         << "no dangling rows";
@@ -649,7 +659,7 @@ TEST(Store, AWriterKilledMidEnrollmentLeavesTheStoreConsistent) {
 
 TEST(Store, ModelsAndEmbeddings) {
   TempDir temp;
-  Store store = Store::open(temp.file("store"), StoreAccess::kWrite);
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
   const EnrollmentResult olga = store.add_enrollment(make_enrollment("olga", 1, 2));
   const EnrollmentResult paul = store.add_enrollment(make_enrollment("paul", 2, 1));
   EXPECT_FALSE(store.current_model().has_value());
@@ -736,7 +746,7 @@ TEST(Store, OpeningForWritingRemovesOldOrphanModelFiles) {
   TempDir temp;
   const std::string dir = temp.file("store");
   const std::string kept_model =
-      Store::open(dir, StoreAccess::kWrite).register_model(model_of_kind("cnn"), "in use").path;
+      Store::open(dir, StoreAccess::kCreate).register_model(model_of_kind("cnn"), "in use").path;
   const auto make_file = [&](const std::string& name, std::chrono::hours age) {
     write_bytes(dir + "/" + name, "voice data");
     fs::last_write_time(dir + "/" + name, fs::file_time_type::clock::now() - age);
@@ -748,7 +758,7 @@ TEST(Store, OpeningForWritingRemovesOldOrphanModelFiles) {
   make_file("model-20000101T000000Z-0badf00d.bin", std::chrono::hours(0));
   make_file("notes.txt", std::chrono::hours(2));
 
-  Store::open(dir, StoreAccess::kWrite);
+  Store::open(dir, StoreAccess::kCreate);
   EXPECT_TRUE(fs::exists(kept_model));
   EXPECT_FALSE(fs::exists(dir + "/model-20000101T000000Z-deadbeef.bin"));
   EXPECT_FALSE(fs::exists(dir + "/.model-20000101T000000Z-deadbeef.bin.tmp-a1B2c3"));
@@ -759,7 +769,7 @@ TEST(Store, OpeningForWritingRemovesOldOrphanModelFiles) {
 TEST(Store, ReadAccessRefusesChanges) {
   TempDir temp;
   const std::string dir = temp.file("store");
-  Store::open(dir, StoreAccess::kWrite).add_enrollment(make_enrollment("quinn", 1));
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("quinn", 1));
   Store store = Store::open(dir, StoreAccess::kRead);
   EXPECT_EQ(store.list_speakers().size(), 1u);
   expect_error([&] { store.remove_speaker("quinn"); }, ErrorCode::kInternal, "opened for reading");

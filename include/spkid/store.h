@@ -28,13 +28,14 @@ inline constexpr int kStoreSchemaVersion = 2;
 inline constexpr int kStoreBusyTimeoutMs = 10000;
 
 enum class StoreAccess {
-  kRead,   // the store must exist (Error(kStore) otherwise); an older schema is still migrated
-  kWrite,  // creates the folder (0700) and the database (0600) when missing
+  kRead,    // the store must exist (Error(kStore) otherwise); an older schema is still migrated
+  kWrite,   // the store must exist, and may be changed (remove, rename, train)
+  kCreate,  // like kWrite, but creates the folder (0700) and database (0600) when missing (enroll)
 };
 
 // Where a recording came from; the digest identifies the audio whatever its file name.
 struct RecordingProvenance {
-  std::string source_path;      // as the user gave it ("-" for standard input)
+  std::string source_path;      // the file it was read from ("-" for standard input)
   std::string sha256;           // sha256_of_samples() of the decoded mono samples, 64 hex digits
   double duration_seconds = 0;  // of the decoded audio
   double speech_seconds = 0;    // kept by voice activity detection
@@ -161,6 +162,8 @@ class Store {
   std::vector<SpeakerSummary> list_speakers() const;
   // Throws Error(kInvalidArgument) when there is no speaker `name`.
   SpeakerDetails speaker_details(const std::string& name) const;
+  // The same, or nullopt when there is no speaker `name`.
+  std::optional<SpeakerDetails> find_speaker(const std::string& name) const;
   // Deletes the speaker with all their recordings, clips and embeddings; the freed pages are
   // zeroed. Returns what was removed. Throws Error(kInvalidArgument) for an unknown name.
   SpeakerSummary remove_speaker(const std::string& name);

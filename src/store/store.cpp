@@ -404,7 +404,7 @@ struct Store::Impl {
   StoreAccess access;
 
   void require_write_access() const {
-    if (access != StoreAccess::kWrite) {
+    if (access == StoreAccess::kRead) {
       throw Error(ErrorCode::kInternal,
                   "the store " + dir + " was opened for reading: open it for writing to change it");
     }
@@ -422,7 +422,7 @@ Store Store::open(const std::string& dir, StoreAccess access) {
   }
   const std::string db_path = (std::filesystem::path(dir) / kStoreDatabaseName).string();
   const std::string no_store = "no store at " + dir + ": enroll a speaker first";
-  if (access == StoreAccess::kWrite) {
+  if (access == StoreAccess::kCreate) {
     make_directories(dir, 0700);
     create_private_file(db_path, dir);
   } else {
@@ -435,7 +435,7 @@ Store Store::open(const std::string& dir, StoreAccess access) {
   }
   // Everything is checked read-only first: a file that is not ours is never written to.
   const int version = store_detail::inspect_database(db_path);
-  if (access == StoreAccess::kRead && version == 0) throw Error(ErrorCode::kStore, no_store);
+  if (access != StoreAccess::kCreate && version == 0) throw Error(ErrorCode::kStore, no_store);
 
   const bool read_only = access == StoreAccess::kRead && version == kStoreSchemaVersion;
   auto impl =
@@ -449,7 +449,7 @@ Store Store::open(const std::string& dir, StoreAccess access) {
     store_detail::migrate(db);
     make_database_files_private(db_path);
   }
-  if (access == StoreAccess::kWrite) remove_orphan_files(db, dir);
+  if (access != StoreAccess::kRead) remove_orphan_files(db, dir);
   return Store(std::move(impl));
 }
 
@@ -543,10 +543,16 @@ std::vector<SpeakerSummary> Store::list_speakers() const {
 }
 
 SpeakerDetails Store::speaker_details(const std::string& name) const {
+  auto details = find_speaker(name);
+  if (!details) unknown_speaker(name, impl_->dir);
+  return std::move(*details);
+}
+
+std::optional<SpeakerDetails> Store::find_speaker(const std::string& name) const {
   Database& db = impl_->db;
   Transaction transaction(db, Transaction::Kind::kRead);
   auto summary = summary_by_name(db, name);
-  if (!summary) unknown_speaker(name, impl_->dir);
+  if (!summary) return std::nullopt;
   SpeakerDetails details;
   details.summary = *summary;
   Statement query =
