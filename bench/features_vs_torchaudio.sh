@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Whole-process speed of `spkid features` against torchaudio's Kaldi fbank doing the same reads,
 # resampling and features in one Python process (bench/torchaudio_features.py), on the same files.
+# Reports wall-clock time, CPU time (user + system, less disturbed by other load) and peak memory.
+# At SAMPLE_RATE_HZ=16000 neither side resamples: what remains is start-up, decoding and features.
 #
 # Usage: bench/features_vs_torchaudio.sh [SPKID_BINARY]   (default: build/apps/spkid/spkid)
-# Environment: NUM_FILES (200), SECONDS_PER_FILE (4), SAMPLE_RATE_HZ (44100), REPEATS (3, the best
-# time counts), SPKID_ARGS (extra `spkid features` options, e.g. "--resample-quality sinc-fastest"),
-# PYTHON (/usr/bin/python3: Debian's, with python3-torchaudio).
+# Environment: NUM_FILES (200), SECONDS_PER_FILE (4), SAMPLE_RATE_HZ (of the files: 44100),
+# REPEATS (3; the least times count), SPKID_ARGS (extra `spkid features` options, e.g.
+# "--resample-quality sinc-fastest"), PYTHON (/usr/bin/python3: Debian's, with python3-torchaudio).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 spkid=$(realpath "${1:-$repo/build/apps/spkid/spkid}")
@@ -17,6 +19,7 @@ repeats=${REPEATS:-3}
 read -r -a spkid_args <<<"${SPKID_ARGS:-}"
 
 [[ -x $spkid ]] || { echo "no spkid program at $spkid: build it, or pass its path" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "no /usr/bin/time: apt-get install time" >&2; exit 2; }
 "$python" -c 'import torchaudio' 2>/dev/null ||
   { echo "$python cannot import torchaudio: apt-get install python3-torchaudio" >&2; exit 2; }
 
@@ -48,29 +51,27 @@ for i in range(count):
         f.writeframes(pcm.tobytes())
 PY
 
-# Best wall-clock seconds of `repeats` runs of a command that writes into $work/out.
-best_seconds() {
-  local best=""
+# "WALL CPU RSS_MB" of `repeats` runs of a command that writes into $work/out: the least
+# wall-clock and CPU seconds, and the largest peak resident memory.
+measure() {
+  : >"$work/times"
   for ((run = 0; run < repeats; ++run)); do
     rm -rf "$work/out"
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null
-    end=$(date +%s.%N)
-    best=$(echo "$start $end $best" | awk '{t = $2 - $1; if ($3 == "" || t < $3) print t; else print $3}')
+    /usr/bin/time -f '%e %U %S %M' -a -o "$work/times" "$@" >/dev/null
   done
   local written
   written=$(find "$work/out" -name '*.npy' | wc -l)
   [[ $written -eq $num_files ]] || { echo "$1 wrote $written of $num_files files" >&2; exit 1; }
-  echo "$best"
+  awk 'NR == 1 || $1 < wall { wall = $1 } NR == 1 || $2 + $3 < cpu { cpu = $2 + $3 }
+       $4 > rss { rss = $4 } END { printf "%.3f %.3f %.0f\n", wall, cpu, rss / 1024 }' "$work/times"
 }
 
 files=("$work"/wav/*.wav)
-spkid_s=$(best_seconds "$spkid" -q features --no-vad "${spkid_args[@]}" "${files[@]}" -o "$work/out")
+spkid_run=$(measure "$spkid" -q features --no-vad "${spkid_args[@]}" "${files[@]}" -o "$work/out")
 mv "$work/out" "$work/out_spkid"
-spkid_1job_s=$(best_seconds "$spkid" -q features --no-vad -j 1 "${spkid_args[@]}" "${files[@]}" \
+spkid_1job_run=$(measure "$spkid" -q features --no-vad -j 1 "${spkid_args[@]}" "${files[@]}" \
   -o "$work/out")
-torch_s=$(best_seconds "$python" "$repo/bench/torchaudio_features.py" -o "$work/out" "${files[@]}")
+torch_run=$(measure "$python" "$repo/bench/torchaudio_features.py" -o "$work/out" "${files[@]}")
 
 # Same job, so the features must agree up to the two resamplers' differences.
 agreement=$("$python" - "$work/out_spkid" "$work/out" <<'PY'
@@ -92,12 +93,16 @@ PY
 )
 
 audio_s=$(awk -v n="$num_files" -v s="$seconds_per_file" 'BEGIN { print n * s }')
-echo "$num_files files x $seconds_per_file s at $rate_hz Hz ($audio_s s of audio), best of $repeats runs;" \
-  "spkid features --no-vad ${SPKID_ARGS:-}"
-awk -v a="$spkid_s" -v b="$spkid_1job_s" -v t="$torch_s" -v audio="$audio_s" 'BEGIN {
-  printf "spkid features (default jobs): %7.3f s  %7.0fx real time\n", a, audio / a
-  printf "spkid features -j 1:           %7.3f s  %7.0fx real time\n", b, audio / b
-  printf "torchaudio kaldi.fbank:        %7.3f s  %7.0fx real time\n", t, audio / t
-  printf "ratio torchaudio / spkid: %.1fx (default jobs), %.1fx (-j 1)\n", t / a, t / b
+echo "$num_files files x $seconds_per_file s at $rate_hz Hz ($audio_s s of audio), best of" \
+  "$repeats runs (peak memory: the largest); spkid features --no-vad ${SPKID_ARGS:-}"
+echo "$spkid_run $spkid_1job_run $torch_run" | awk -v audio="$audio_s" '{
+  printf "%-31s %8s %12s %8s %8s\n", "", "wall", "x real time", "CPU", "peak"
+  row("spkid features (default jobs)", $1, $2, $3)
+  row("spkid features -j 1", $4, $5, $6)
+  row("torchaudio kaldi.fbank", $7, $8, $9)
+  printf "ratio torchaudio / spkid (wall): %.1fx (default jobs), %.1fx (-j 1)\n", $7 / $1, $7 / $4
+}
+function row(name, wall, cpu, rss_mb) {
+  printf "%-31s %7.3fs %11.0fx %7.3fs %5d MB\n", name, wall, audio / wall, cpu, rss_mb
 }'
 echo "mean |spkid - torchaudio| per feature: $agreement (log-Mel, mean-normalised)"

@@ -1,0 +1,99 @@
+#include "model_options.h"
+
+#include <string>
+
+namespace spkid::cli {
+namespace {
+
+constexpr char kNetworkGroup[] = "Network";
+constexpr char kTrainingGroup[] = "Training";
+constexpr char kAugmentGroup[] = "Augmentation";
+
+template <typename T>
+CLI::Option* add_value(CLI::App& command, const std::string& flag, T& value,
+                       const std::string& description, const std::string& unit, const char* group) {
+  return command.add_option(flag, value, description)
+      ->capture_default_str()
+      ->type_name(unit)
+      ->group(group);
+}
+
+}  // namespace
+
+void add_network_options(CLI::App& command, NetworkOptions& options) {
+  add_value(command, "--channels", options.channels,
+            "Output channels of each convolution block (one block per value)", "N,...",
+            kNetworkGroup)
+      ->delimiter(',');
+  add_value(command, "--convs-per-block", options.convs_per_block,
+            "3x3 convolutions before each block's pooling", "N", kNetworkGroup);
+  add_value(command, "--conv-dropout", options.conv_dropout, "Dropout after each block", "P",
+            kNetworkGroup);
+  add_value(command, "--dense-size", options.dense_size, "Units of the dense layer", "N",
+            kNetworkGroup);
+  add_value(command, "--embedding-size", options.embedding_size, "Values of the embedding", "N",
+            kNetworkGroup);
+  add_value(command, "--dense-dropout", options.dense_dropout, "Dropout of the pooled statistics",
+            "P", kNetworkGroup);
+  command
+      .add_option_function<std::string>(
+          "--loss", [&options](const std::string& name) { options.loss = parse_loss_type(name); },
+          "softmax: cross-entropy of a linear head; aam: additive angular margin on a cosine head")
+      ->check(CLI::IsMember({"softmax", "aam"}))
+      ->default_str(loss_type_name(options.loss))
+      ->type_name("NAME")
+      ->group(kNetworkGroup);
+  add_value(command, "--aam-margin", options.aam_margin, "AAM margin", "RADIANS", kNetworkGroup);
+  add_value(command, "--aam-scale", options.aam_scale, "AAM logit scale", "S", kNetworkGroup);
+}
+
+void add_training_options(CLI::App& command, TrainingOptions& options) {
+  add_value(command, "--epochs", options.epochs, "Passes of balanced crops", "N", kTrainingGroup);
+  add_value(command, "--crops-per-speaker", options.crops_per_speaker,
+            "Random crops of each speaker per epoch", "N", kTrainingGroup);
+  add_value(command, "--batch-size", options.batch_size, "Crops per optimisation step", "N",
+            kTrainingGroup);
+  add_value(command, "--crop-min-seconds", options.crop_min_seconds, "Shortest crop", "S",
+            kTrainingGroup);
+  add_value(command, "--crop-max-seconds", options.crop_max_seconds, "Longest crop", "S",
+            kTrainingGroup);
+  add_value(command, "--learning-rate", options.learning_rate, "Peak Adam learning rate", "LR",
+            kTrainingGroup);
+  add_value(command, "--final-learning-rate", options.final_learning_rate,
+            "Learning rate at the end of the cosine decay", "LR", kTrainingGroup);
+  add_value(command, "--warmup-epochs", options.warmup_epochs, "Linear learning-rate warm-up",
+            "EPOCHS", kTrainingGroup);
+  add_value(command, "--weight-decay", options.weight_decay, "Decoupled weight decay", "W",
+            kTrainingGroup);
+  add_value(command, "--heldout-fraction", options.heldout_fraction,
+            "End of each speaker's speech kept for validation", "F", kTrainingGroup);
+  add_value(command, "--seed", options.seed, "Same seed and options, same model", "N",
+            kTrainingGroup);
+  add_value(command, "--threads", options.threads, "LibTorch threads (0: all cores)", "N",
+            kTrainingGroup);
+  command
+      .add_flag(
+          "--no-prefetch", [&options](int64_t) { options.prefetch = false; },
+          "Prepare each batch on the training thread")
+      ->group(kTrainingGroup);
+}
+
+void add_augment_options(CLI::App& command, AugmentOptions& options) {
+  add_value(command, "--noise-probability", options.noise_probability,
+            "Share of crops mixed with noise", "P", kAugmentGroup);
+  add_value(command, "--real-noise-fraction", options.real_noise_fraction,
+            "Of those, share taking real noise (with --noise) rather than generated", "P",
+            kAugmentGroup);
+  add_value(command, "--snr-min-db", options.snr_min_db, "Lowest speech-to-noise ratio", "DB",
+            kAugmentGroup);
+  add_value(command, "--snr-max-db", options.snr_max_db, "Highest speech-to-noise ratio", "DB",
+            kAugmentGroup);
+  add_value(command, "--speed-probability", options.speed_probability,
+            "Share of crops played faster or slower", "P", kAugmentGroup);
+  add_value(command, "--speed-min", options.speed_min, "Slowest speed factor", "F", kAugmentGroup);
+  add_value(command, "--speed-max", options.speed_max, "Fastest speed factor", "F", kAugmentGroup);
+  add_value(command, "--spec-augment-probability", options.spec_augment_probability,
+            "Share of crops given SpecAugment time and frequency masks", "P", kAugmentGroup);
+}
+
+}  // namespace spkid::cli

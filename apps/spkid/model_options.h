@@ -1,0 +1,16 @@
+// Command-line flags of the speaker model's options structs (network, training, augmentation),
+// shared by the commands that make models (pretrain, train).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "spkid/model.h"
+#include "spkid/pretrain.h"
+
+namespace spkid::cli {
+
+void add_network_options(CLI::App& command, NetworkOptions& options);
+void add_training_options(CLI::App& command, TrainingOptions& options);
+void add_augment_options(CLI::App& command, AugmentOptions& options);
+
+}  // namespace spkid::cli
