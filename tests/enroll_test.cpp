@@ -213,6 +213,10 @@ TEST(Analysis, CutsSpeechIntoClipsOfFeatures) {
   EXPECT_EQ(analysed.provenance.sha256, sha256_of_samples(audio.samples));
   EXPECT_DOUBLE_EQ(analysed.provenance.duration_seconds, 15);
   EXPECT_NEAR(analysed.provenance.speech_seconds, 13, 0.5);
+  // The speech the clips were cut from, kept whole for the store.
+  EXPECT_EQ(analysed.speech, keep_speech(audio.samples, detect_speech(audio.samples, kRate)));
+  EXPECT_EQ(analysed.speech.size(),
+            static_cast<std::size_t>(std::lround(analysed.provenance.speech_seconds * kRate)));
   ASSERT_EQ(analysed.clip_features.size(), 2u);  // 6 s clips; the last second is dropped
   for (const FeatureMatrix& clip : analysed.clip_features) {
     EXPECT_EQ(clip.num_frames, num_frames_for(6 * kRate, options.features));
@@ -317,6 +321,32 @@ TEST_F(EnrollBatch, StoresEachSpeakerAndReportsInOrder) {
   EXPECT_EQ(speakers[0].name, "alice");
   EXPECT_EQ(speakers[0].num_clips, 3);  // 10 s: one clip and a 4 s remainder; 7 s: one clip
   EXPECT_EQ(speakers[1].name, "bob");
+}
+
+TEST_F(EnrollBatch, StoresTheSpeechTheVadKept) {
+  Store store = open_store();
+  const std::vector<SpeakerEnrollment> result = enroll_recordings(
+      store,
+      {input("bob", "bob.wav"), input("alice", "alice-1.wav"), input("alice", "alice-2.wav")},
+      default_options());
+  const std::vector<StoredSpeech> speech = store.recording_speech();
+  ASSERT_EQ(speech.size(), 3u);  // alice's two, then bob's
+  const std::vector<const RecordingOutcome*> outcomes = {
+      &result[1].recordings[0], &result[1].recordings[1], &only_recording(result[0])};
+  const EnrollmentOptions options = default_options();
+  const FeatureExtractor extractor(options.features);
+  for (std::size_t i = 0; i < speech.size(); ++i) {
+    const RecordingOutcome& outcome = *outcomes[i];
+    EXPECT_EQ(speech[i].recording_id, outcome.recording_id);
+    EXPECT_TRUE(speech[i].has_audio);
+    EXPECT_EQ(speech[i].sample_rate_hz, kRate);
+    EXPECT_EQ(speech[i].samples.size(),
+              static_cast<std::size_t>(std::lround(outcome.provenance.speech_seconds * kRate)));
+    const AnalysedRecording analysed = analyse_recording(
+        load_audio(outcome.request.path, options.audio), outcome.request.path, options, extractor);
+    // Exactly: 16-bit files at the features' rate need no resampling, and int16 holds them.
+    EXPECT_TRUE(speech[i].samples == analysed.speech);
+  }
 }
 
 TEST_F(EnrollBatch, EnrollingTheSameAudioAgainChangesNothing) {

@@ -43,17 +43,17 @@ FeatureMatrix random_features(int num_frames, unsigned seed,
   return features;
 }
 
-// An enrollment of a synthetic voice: `seed` picks both the audio (hence the digest) and the
-// features, so two seeds give two different recordings.
+// An enrollment of a synthetic voice with 10 s of speech: `seed` picks both the audio (hence the
+// digest) and the features, so two seeds give two different recordings.
 Enrollment make_enrollment(const std::string& speaker, unsigned seed, int num_clips = 2,
                            const FeatureOptions& options = FeatureOptions{}) {
   test::Voice voice;
   voice.pitch_hz = 100 + seed;
-  const std::vector<float> samples = test::speech_like(voice, 1.0, 16000, seed);
   Enrollment enrollment;
   enrollment.speaker = speaker;
+  enrollment.speech = test::speech_like(voice, 10.0, options.sample_rate_hz, seed);
   enrollment.recording.source_path = speaker + "-" + std::to_string(seed) + ".wav";
-  enrollment.recording.sha256 = sha256_of_samples(samples);
+  enrollment.recording.sha256 = sha256_of_samples(enrollment.speech);
   enrollment.recording.duration_seconds = 12.5;
   enrollment.recording.speech_seconds = 10.0;
   enrollment.feature_options = options;
@@ -125,6 +125,24 @@ std::string query_text(const std::string& db_path, const std::string& sql) {
 int64_t query_int(const std::string& db_path, const std::string& sql) {
   return std::stoll(query_text(db_path, sql));
 }
+
+// An SQL blob literal (x'...') of little-endian float32 values, as the store keeps vectors.
+std::string sql_float_blob(const std::vector<float>& values) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string literal = "x'";
+  for (const float value : values) {
+    unsigned char bytes[sizeof value];
+    std::memcpy(bytes, &value, sizeof value);
+    for (const unsigned char byte : bytes) {
+      literal += kHex[byte >> 4];
+      literal += kHex[byte & 15];
+    }
+  }
+  return literal + "'";
+}
+
+// One int16 step of the stored speech, libsndfile's: full scale is 32768.
+constexpr float kPcm16Step = 1.0f / 32768;
 
 // Expects `call` to throw spkid::Error with `code` and a message containing `fragment`.
 template <typename Call>
@@ -303,6 +321,58 @@ TEST(Store, StoredFeaturesComeBackExactly) {
                "no speaker 'nobody'");
 }
 
+TEST(Store, StoredSpeechComesBackAtInt16Precision) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  Enrollment first = make_enrollment("rita", 4, 1);
+  // Full scale both ways, beyond it (float files may exceed it), and below one step.
+  const std::vector<float> edges = {1.0f, -1.0f, 1.5f, -2.0f, 0.0f, 0.3f * kPcm16Step};
+  std::copy(edges.begin(), edges.end(), first.speech.begin());
+  const EnrollmentResult rita_first = store.add_enrollment(first);
+  const EnrollmentResult sam = store.add_enrollment(make_enrollment("sam", 5, 1));
+  const Enrollment second = make_enrollment("rita", 6, 1);
+  const EnrollmentResult rita_second = store.add_enrollment(second);
+
+  const std::vector<StoredSpeech> all = store.recording_speech();
+  ASSERT_EQ(all.size(), 3u);  // by name, then enrollment order
+  EXPECT_EQ(all[0].recording_id, rita_first.recording.id);
+  EXPECT_EQ(all[1].recording_id, rita_second.recording.id);
+  EXPECT_EQ(all[2].recording_id, sam.recording.id);
+  EXPECT_EQ(all[2].speaker, "sam");
+  EXPECT_EQ(all[2].speaker_id, sam.speaker.id);
+
+  const std::vector<StoredSpeech> rita = store.recording_speech("rita");
+  ASSERT_EQ(rita.size(), 2u);
+  const std::vector<const Enrollment*> enrolled = {&first, &second};
+  for (std::size_t r = 0; r < rita.size(); ++r) {
+    EXPECT_EQ(rita[r].speaker, "rita");
+    EXPECT_TRUE(rita[r].has_audio);
+    EXPECT_EQ(rita[r].sample_rate_hz, FeatureOptions{}.sample_rate_hz);
+    const std::vector<float>& sent = enrolled[r]->speech;
+    ASSERT_EQ(rita[r].samples.size(), sent.size());
+    float max_error = 0;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      const float kept = std::clamp(sent[i], -1.0f, 1.0f - kPcm16Step);  // int16's range
+      max_error = std::max(max_error, std::abs(rita[r].samples[i] - kept));
+    }
+    // Rounded, not truncated: within half a step (plus float rounding).
+    EXPECT_LE(max_error, 0.5f * kPcm16Step + 1e-7f);
+  }
+  EXPECT_EQ(std::vector<float>(rita[0].samples.begin(), rita[0].samples.begin() + edges.size()),
+            (std::vector<float>{1.0f - kPcm16Step, -1.0f, 1.0f - kPcm16Step, -1.0f, 0.0f, 0.0f}));
+  // Samples on the int16 grid (16-bit files that needed no resampling) come back exactly.
+  std::vector<float> grid(first.speech.size());
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    grid[i] = static_cast<float>(static_cast<int>(i % 65536) - 32768) * kPcm16Step;
+  }
+  Enrollment exact = make_enrollment("tess", 7, 1);
+  exact.speech = grid;
+  store.add_enrollment(exact);
+  EXPECT_TRUE(store.recording_speech("tess").at(0).samples == grid);
+  expect_error([&] { store.recording_speech("nobody"); }, ErrorCode::kInvalidArgument,
+               "no speaker 'nobody'");
+}
+
 TEST(Store, RefusesFeaturesMadeWithOtherOptionsThanTheStores) {
   TempDir temp;
   Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
@@ -336,7 +406,21 @@ TEST(Store, RefusesInconsistentEnrollments) {
   orphan_embeddings.clip_embeddings = {{1.0f}, {2.0f}};
   expect_error([&] { store.add_enrollment(orphan_embeddings); }, ErrorCode::kInvalidArgument,
                "embedding_model_id");
+  Enrollment no_speech = make_enrollment("hal", 1);
+  no_speech.speech.clear();
+  expect_error([&] { store.add_enrollment(no_speech); }, ErrorCode::kInvalidArgument,
+               "a recording needs its speech samples");
+  Enrollment nan_speech = make_enrollment("hal", 1);
+  nan_speech.speech[7] = std::nanf("");
+  expect_error([&] { store.add_enrollment(nan_speech); }, ErrorCode::kInvalidArgument,
+               "speech contains NaN");
+  // Speech at another rate than the features' (here 48 kHz for 16 kHz features).
+  Enrollment other_rate = make_enrollment("hal", 1);
+  other_rate.speech.resize(other_rate.speech.size() * 3);
+  expect_error([&] { store.add_enrollment(other_rate); }, ErrorCode::kInvalidArgument,
+               "speech lasts 30.000 s at 16000 Hz, but its provenance says 10.000 s");
   EXPECT_TRUE(store.list_speakers().empty());
+  EXPECT_TRUE(store.recording_speech().empty());
 }
 
 struct BadName {
@@ -428,7 +512,7 @@ TEST(Store, RenameAndRemoveGiveClearErrors) {
   EXPECT_EQ(speakers[1].name, "kim");
 }
 
-TEST(Store, RemovingASpeakerErasesTheirFeaturesFromDisk) {
+TEST(Store, RemovingASpeakerErasesTheirFeaturesAndSpeechFromDisk) {
   TempDir temp;
   const std::string dir = temp.file("store");
   Store store = Store::open(dir, StoreAccess::kCreate);
@@ -444,6 +528,11 @@ TEST(Store, RemovingASpeakerErasesTheirFeaturesFromDisk) {
     const float value = 4242.0f + static_cast<float>(i);
     std::memcpy(pattern.data() + i * sizeof(float), &value, sizeof value);
   }
+  // Likewise an int16 sequence in the middle of the speech.
+  const std::vector<int16_t> pcm = {12345, -23456, 3210, 31000, -1, 777, -30000};
+  const std::string speech_pattern(reinterpret_cast<const char*>(pcm.data()),
+                                   pcm.size() * sizeof(int16_t));
+  for (std::size_t i = 0; i < pcm.size(); ++i) secret.speech[80000 + i] = pcm[i] * kPcm16Step;
   const auto bytes_on_disk = [&] {
     std::string all;
     for (const auto& entry : fs::directory_iterator(dir)) all += read_bytes(entry.path());
@@ -451,9 +540,16 @@ TEST(Store, RemovingASpeakerErasesTheirFeaturesFromDisk) {
   };
   store.add_enrollment(secret);
   ASSERT_NE(bytes_on_disk().find(pattern), std::string::npos);
+  ASSERT_NE(bytes_on_disk().find(speech_pattern), std::string::npos);
   store.remove_speaker("leave");
   EXPECT_EQ(bytes_on_disk().find(pattern), std::string::npos);
+  EXPECT_EQ(bytes_on_disk().find(speech_pattern), std::string::npos);
   EXPECT_EQ(store.list_speakers().size(), 1u);
+  EXPECT_EQ(query_int(store.database_path(), "SELECT count(*) FROM recordings"), 1)
+      << "only the kept speaker's recording, with its speech";
+  const std::vector<StoredSpeech> left = store.recording_speech();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].speaker, "keep");
 }
 
 TEST(Store, RefusesAStoreFromANewerSpkidAndLeavesItUntouched) {
@@ -529,31 +625,28 @@ PRAGMA application_id = 1936747364;
 PRAGMA user_version = 1;
 )sql";
 
+// Speaker 'nora' with one recording of one clip, as version 1 stored them.
+std::string version1_enrollment_sql(const FeatureMatrix& features) {
+  return "INSERT INTO settings VALUES ('feature_options', '" + FeatureOptions{}.to_json() +
+         "');"
+         "INSERT INTO speakers (name) VALUES ('nora');"
+         "INSERT INTO recordings (speaker_id, source_path, sha256, duration_s, speech_s) "
+         "VALUES (1, 'nora.wav', '" +
+         std::string(64, 'a') +
+         "', 9.0, 8.0);"
+         "INSERT INTO clips (recording_id, clip_index, num_frames, num_features, features) "
+         "VALUES (1, 0, " +
+         std::to_string(features.num_frames) + ", " + std::to_string(features.num_features) + ", " +
+         sql_float_blob(features.data) + ");";
+}
+
 TEST(Store, MigratesAVersion1Store) {
   TempDir temp;
   const std::string dir = temp.file("store");
   fs::create_directory(dir);
   const std::string db = dir + "/spkid.db";
   const FeatureMatrix features = random_features(3, 9);
-  std::string blob(features.data.size() * sizeof(float), '\0');
-  std::memcpy(blob.data(), features.data.data(), blob.size());
-  std::string hex_blob;
-  for (unsigned char c : blob) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    hex_blob += kHex[c >> 4];
-    hex_blob += kHex[c & 15];
-  }
-  run_sql(db, std::string(kVersion1Schema) + "INSERT INTO settings VALUES ('feature_options', '" +
-                  FeatureOptions{}.to_json() +
-                  "');"
-                  "INSERT INTO speakers (name) VALUES ('nora');"
-                  "INSERT INTO recordings (speaker_id, source_path, sha256, duration_s, speech_s) "
-                  "VALUES (1, 'nora.wav', '" +
-                  std::string(64, 'a') +
-                  "', 9.0, 8.0);"
-                  "INSERT INTO clips (recording_id, clip_index, num_frames, num_features, "
-                  "features) VALUES (1, 0, 3, 64, x'" +
-                  hex_blob + "');");
+  run_sql(db, std::string(kVersion1Schema) + version1_enrollment_sql(features));
   ASSERT_EQ(query_int(db, "PRAGMA user_version"), 1);
 
   {
@@ -567,6 +660,7 @@ TEST(Store, MigratesAVersion1Store) {
     const std::vector<StoredClip> clips = store.clips();
     ASSERT_EQ(clips.size(), 1u);
     EXPECT_EQ(clips[0].features.data, features.data);
+    EXPECT_FALSE(store.recording_speech().at(0).has_audio);
   }
   EXPECT_EQ(query_int(db, "PRAGMA user_version"), kStoreSchemaVersion);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'models'"), 1);
@@ -578,6 +672,84 @@ TEST(Store, MigratesAVersion1Store) {
   model.speaker_ids = {store.list_speakers()[0].id};
   store.register_model(model, "weights");
   EXPECT_TRUE(store.list_speakers()[0].covered_by_current_model);
+}
+
+// Version 2 of the schema as it was released, applied on top of version 1; never edit it.
+constexpr const char* kVersion2Schema = R"sql(
+CREATE TABLE models (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  file_name TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  feature_options_json TEXT NOT NULL,
+  metadata_json TEXT NOT NULL DEFAULT '{}',
+  is_current INTEGER NOT NULL DEFAULT 0 CHECK (is_current IN (0, 1))
+) STRICT;
+CREATE UNIQUE INDEX models_single_current ON models (is_current) WHERE is_current = 1;
+CREATE TABLE model_speakers (
+  model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+  speaker_id INTEGER NOT NULL REFERENCES speakers (id) ON DELETE CASCADE,
+  PRIMARY KEY (model_id, speaker_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX model_speakers_by_speaker ON model_speakers (speaker_id);
+CREATE TABLE embeddings (
+  clip_id INTEGER NOT NULL REFERENCES clips (id) ON DELETE CASCADE,
+  model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+  dims INTEGER NOT NULL CHECK (dims > 0),
+  vector BLOB NOT NULL CHECK (length(vector) = 4 * dims),
+  PRIMARY KEY (clip_id, model_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX embeddings_by_model ON embeddings (model_id);
+PRAGMA user_version = 2;
+)sql";
+
+TEST(Store, MigratesAVersion2StoreWhoseRecordingsHaveNoAudio) {
+  TempDir temp;
+  const std::string dir = temp.file("store");
+  fs::create_directory(dir);
+  const std::string db = dir + "/spkid.db";
+  const FeatureMatrix features = random_features(3, 9);
+  const std::vector<float> embedding = {0.6f, 0.8f};
+  run_sql(db, std::string(kVersion1Schema) + kVersion2Schema + version1_enrollment_sql(features) +
+                  "INSERT INTO models (file_name, kind, feature_options_json, is_current) "
+                  "VALUES ('model-old.bin', 'cnn', '" +
+                  FeatureOptions{}.to_json() +
+                  "', 1);"
+                  "INSERT INTO model_speakers VALUES (1, 1);"
+                  "INSERT INTO embeddings VALUES (1, 1, 2, " +
+                  sql_float_blob(embedding) + ");");
+  ASSERT_EQ(query_int(db, "PRAGMA user_version"), 2);
+
+  {
+    Store store = Store::open(dir, StoreAccess::kRead);
+    const std::vector<StoredSpeech> speech = store.recording_speech();
+    ASSERT_EQ(speech.size(), 1u);
+    EXPECT_EQ(speech[0].speaker, "nora");
+    EXPECT_FALSE(speech[0].has_audio);  // train asks to enroll nora again
+    EXPECT_TRUE(speech[0].samples.empty());
+    EXPECT_EQ(speech[0].sample_rate_hz, 0);
+    // Everything else is as it was.
+    const SpeakerDetails nora = store.speaker_details("nora");
+    EXPECT_TRUE(nora.summary.covered_by_current_model);
+    ASSERT_EQ(nora.recordings.size(), 1u);
+    EXPECT_EQ(nora.recordings[0].provenance.source_path, "nora.wav");
+    EXPECT_DOUBLE_EQ(nora.recordings[0].provenance.speech_seconds, 8.0);
+    EXPECT_EQ(store.clips().at(0).features.data, features.data);
+    ASSERT_TRUE(store.current_model().has_value());
+    EXPECT_EQ(store.current_model()->file_name, "model-old.bin");
+    EXPECT_EQ(store.embeddings(1).at(0).embedding, embedding);
+  }
+  EXPECT_EQ(query_int(db, "PRAGMA user_version"), kStoreSchemaVersion);
+
+  // New recordings keep their speech beside the old one's absence.
+  Store store = Store::open(dir, StoreAccess::kCreate);
+  const Enrollment more = make_enrollment("nora", 5, 1);
+  store.add_enrollment(more);
+  const std::vector<StoredSpeech> speech = store.recording_speech("nora");
+  ASSERT_EQ(speech.size(), 2u);
+  EXPECT_FALSE(speech[0].has_audio);
+  EXPECT_TRUE(speech[1].has_audio);
+  EXPECT_EQ(speech[1].samples.size(), more.speech.size());
 }
 
 TEST(Store, ConcurrentWritersInThreadsAllSucceed) {
@@ -650,9 +822,13 @@ TEST(Store, AWriterKilledMidEnrollmentLeavesTheStoreConsistent) {
         << "no dangling rows";
     const SpeakerDetails earlier = store.speaker_details("earlier");
     EXPECT_EQ(earlier.summary.num_clips, 3);
-    // Every recording that made it in has all its clips: enrollment is one transaction.
+    // Every recording that made it in has all its clips and speech: enrollment is one
+    // transaction.
     for (const SpeakerSummary& speaker : store.list_speakers()) {
       EXPECT_EQ(speaker.num_clips, (speaker.name == "victim" ? 4 : 3) * speaker.num_recordings);
+    }
+    for (const StoredSpeech& speech : store.recording_speech()) {
+      EXPECT_EQ(speech.samples.size(), 10u * FeatureOptions{}.sample_rate_hz);
     }
   }
 }

@@ -1,6 +1,6 @@
 // Enrollment: recordings -> speech -> 6 s clips -> features (and, with a speaker model,
-// embeddings) in the store, with feedback on each recording's quality and on each speaker's
-// progress toward the recommended amount of speech.
+// embeddings), stored with the speech, with feedback on each recording's quality and on each
+// speaker's progress toward the recommended amount of speech.
 #pragma once
 
 #include <cstddef>
@@ -86,6 +86,9 @@ std::vector<QualityWarning> assess_signal_quality(const SignalQuality& quality,
 // A recording made ready for the store.
 struct AnalysedRecording {
   RecordingProvenance provenance;
+  // What voice activity detection kept, at the features' sample rate: the clips were cut from it,
+  // and training cuts its own crops from it.
+  std::vector<float> speech;
   std::vector<FeatureMatrix> clip_features;
   SignalQuality quality;
   std::vector<QualityWarning> warnings;

@@ -1,7 +1,7 @@
-// The enrollment store: speakers, their recordings with provenance, the clips' features and
-// embeddings, and the speaker models, in one SQLite database `spkid.db` inside a private store
-// folder (mode 0700, files 0600: voiceprints are biometric data). Model files live beside the
-// database, written atomically and referenced from it.
+// The enrollment store: speakers, their recordings with provenance and speech, the clips'
+// features and embeddings, and the speaker models, in one SQLite database `spkid.db` inside a
+// private store folder (mode 0700, files 0600: voiceprints and voices are biometric data). Model
+// files live beside the database, written atomically and referenced from it.
 //
 // Each Store object is one database connection: use it from one thread at a time; several
 // threads or processes may each open their own Store on the same folder at once.
@@ -23,7 +23,7 @@ namespace spkid {
 inline constexpr const char* kStoreDatabaseName = "spkid.db";
 // The newest schema this build reads and writes (kept in PRAGMA user_version). Older stores are
 // migrated when opened; newer ones are refused untouched.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 // How long an operation waits for another process's write to finish before giving up.
 inline constexpr int kStoreBusyTimeoutMs = 10000;
 
@@ -41,11 +41,14 @@ struct RecordingProvenance {
   double speech_seconds = 0;    // kept by voice activity detection
 };
 
-// One recording's contribution to a speaker: its clips' features and, once a speaker model
-// exists, their embeddings by that model.
+// One recording's contribution to a speaker: the speech its clips were cut from, their
+// features and, once a speaker model exists, their embeddings by that model.
 struct Enrollment {
   std::string speaker;
   RecordingProvenance recording;
+  // The samples voice activity detection kept, at feature_options.sample_rate_hz: as many as
+  // recording.speech_seconds holds. Stored for training as int16 (x 32768, rounded, clamped).
+  std::vector<float> speech;
   FeatureOptions feature_options;  // what clip_features were computed with
   std::vector<FeatureMatrix> clip_features;
   std::optional<int64_t> embedding_model_id;        // set together with clip_embeddings
@@ -93,6 +96,19 @@ struct StoredClip {
   int64_t recording_id = 0;
   int clip_index = 0;  // order within its recording
   FeatureMatrix features;
+};
+
+// A recording's speech as enrollment stored it, for training on audio.
+struct StoredSpeech {
+  int64_t recording_id = 0;
+  int64_t speaker_id = 0;
+  std::string speaker;
+  // false: the recording was enrolled by an spkid that kept no audio (store schema 2 or older);
+  // samples is empty and sample_rate_hz 0. Enrolling the speaker again brings it back.
+  bool has_audio = false;
+  int sample_rate_hz = 0;
+  // In [-1, 1), at int16 precision: a 16-bit mono file's speech at this rate comes back exact.
+  std::vector<float> samples;
 };
 
 struct ClipQuery {
@@ -154,8 +170,8 @@ class Store {
 
   // Adds one recording and its clips to a speaker (created when new), all in one transaction.
   // Enrolling audio with the same digest again under the same name changes nothing (see
-  // EnrollmentResult::added). Throws Error(kInvalidArgument) for a bad name, inconsistent clips,
-  // or feature options other than the store's.
+  // EnrollmentResult::added). Throws Error(kInvalidArgument) for a bad name, missing speech,
+  // inconsistent clips, or feature options other than the store's.
   EnrollmentResult add_enrollment(const Enrollment& enrollment);
 
   // Every speaker, by name.
@@ -164,8 +180,9 @@ class Store {
   SpeakerDetails speaker_details(const std::string& name) const;
   // The same, or nullopt when there is no speaker `name`.
   std::optional<SpeakerDetails> find_speaker(const std::string& name) const;
-  // Deletes the speaker with all their recordings, clips and embeddings; the freed pages are
-  // zeroed. Returns what was removed. Throws Error(kInvalidArgument) for an unknown name.
+  // Deletes the speaker with all their recordings (speech included), clips and embeddings; the
+  // freed pages are zeroed. Returns what was removed. Throws Error(kInvalidArgument) for an
+  // unknown name.
   SpeakerSummary remove_speaker(const std::string& name);
   // Throws Error(kInvalidArgument) for an unknown old name, a bad new name or one already taken.
   void rename_speaker(const std::string& old_name, const std::string& new_name);
@@ -173,6 +190,11 @@ class Store {
   // Clips with their features, by speaker name, recording and clip order (for training and for
   // computing embeddings). Throws Error(kInvalidArgument) for an unknown speaker.
   std::vector<StoredClip> clips(const ClipQuery& query = {}) const;
+
+  // Each recording's speech (only `speaker`'s when given), by speaker name, then enrollment
+  // order: what training augments and crops. Throws Error(kInvalidArgument) for an unknown
+  // speaker.
+  std::vector<StoredSpeech> recording_speech(const std::string& speaker = "") const;
 
   // Stores (or replaces) embeddings by model `model_id` in one transaction; clips removed in the
   // meantime are skipped. Returns how many were stored.

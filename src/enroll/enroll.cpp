@@ -45,6 +45,7 @@ std::string absolute_source(const std::string& path) {
 struct Pending {
   RecordingOutcome outcome;
   std::size_t group = 0;
+  std::vector<float> speech;
   std::vector<FeatureMatrix> clip_features;
   std::vector<std::vector<float>> clip_embeddings;
 };
@@ -127,6 +128,7 @@ class Batch {
       outcome.num_clips = static_cast<int>(analysed.clip_features.size());
       outcome.quality = analysed.quality;
       outcome.warnings = std::move(analysed.warnings);
+      pending.speech = std::move(analysed.speech);
       pending.clip_features = std::move(analysed.clip_features);
     } catch (const Error& error) {
       outcome.error = about(display_path(request.path), error);
@@ -204,6 +206,7 @@ class Batch {
     Enrollment enrollment;
     enrollment.speaker = speaker;
     enrollment.recording = outcome.provenance;
+    enrollment.speech = std::move(pending.speech);
     enrollment.feature_options = options_.features;
     enrollment.clip_features = std::move(pending.clip_features);
     if (hooks_.embedder) {
@@ -248,8 +251,11 @@ class Batch {
       if (outcome.status == RecordingStatus::kAlreadyEnrolled && !outcome.recording_id) {
         outcome.recording_id = known[outcome.provenance.sha256];
       }
-      pending.clip_features.clear();
-      pending.clip_embeddings.clear();
+      // Freed now, not when the batch ends (clear() would keep the memory): a batch over a large
+      // dataset holds hours of speech.
+      pending.speech = {};
+      pending.clip_features = {};
+      pending.clip_embeddings = {};
       result.recordings.push_back(std::move(outcome));
     }
     if (const auto after = store_.find_speaker(group.speaker)) result.summary = after->summary;
@@ -309,8 +315,10 @@ AnalysedRecording analyse_recording(const Audio& audio, const std::string& sourc
                 "no speech found: enroll a recording of the speaker talking (or lower "
                 "--vad-floor-dbfs for very quiet speech)");
   }
+  AnalysedRecording analysed;
+  analysed.speech = keep_speech(audio.samples, vad);
   const std::vector<std::vector<float>> clips =
-      cut_clips(keep_speech(audio.samples, vad), audio.sample_rate_hz, options.chunk);
+      cut_clips(analysed.speech, audio.sample_rate_hz, options.chunk);
   if (clips.empty()) {
     // Two decimals: 0.99 s must not read as the 1.0 s it falls short of.
     throw Error(ErrorCode::kNoSpeech, "only " + seconds(vad.speech_seconds, 2) +
@@ -318,7 +326,6 @@ AnalysedRecording analyse_recording(const Audio& audio, const std::string& sourc
                                           seconds(options.chunk.min_clip_seconds, 2) +
                                           "): enroll a longer recording");
   }
-  AnalysedRecording analysed;
   analysed.provenance.source_path = source_path;
   analysed.provenance.sha256 = sha256_of_samples(audio.samples);
   analysed.provenance.duration_seconds = audio.duration_seconds();

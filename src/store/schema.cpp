@@ -97,6 +97,16 @@ CREATE TABLE embeddings (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX embeddings_by_model ON embeddings (model_id);
 )sql"},
+    {3, R"sql(
+-- Version 3: each recording's speech, so that training can augment and crop the audio itself.
+-- speech_pcm16 holds the samples voice activity detection kept (the clips were cut from them)
+-- as little-endian int16 at speech_rate_hz, the store's feature sample rate. Both are NULL in
+-- recordings enrolled before version 3, which kept no audio; never one without the other.
+ALTER TABLE recordings ADD COLUMN speech_rate_hz INTEGER CHECK (speech_rate_hz > 0);
+ALTER TABLE recordings ADD COLUMN speech_pcm16 BLOB
+  CHECK (length(speech_pcm16) > 0 AND length(speech_pcm16) % 2 = 0
+         AND (speech_pcm16 IS NULL) = (speech_rate_hz IS NULL));
+)sql"},
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion,
               "kStoreSchemaVersion must be the last migration's version");

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -25,7 +26,7 @@
 namespace spkid {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "the store keeps float vectors and digests as little-endian float32");
+              "the store keeps float vectors, digests and speech as little-endian values");
 
 using store_detail::Database;
 using store_detail::Statement;
@@ -34,6 +35,9 @@ using store_detail::Transaction;
 namespace {
 
 constexpr const char* kFeatureOptionsKey = "feature_options";
+// Speech is kept as int16 with libsndfile's scale (sample / 32768), so the speech of a 16-bit
+// recording that needed no resampling comes back exactly as it was decoded.
+constexpr float kPcm16Scale = 32768.0f;
 constexpr const char* kModelFilePrefix = "model-";
 // Younger unreferenced model files may belong to a registration still in progress elsewhere.
 constexpr std::chrono::hours kOrphanFileAge{1};
@@ -119,6 +123,30 @@ std::size_t check_embeddings(const Range& items, GetVector vector_of) {
   return dims;
 }
 
+// The speech must be the recording's, at the features' rate: training cuts its crops from it.
+void validate_speech(const Enrollment& enrollment) {
+  const std::vector<float>& speech = enrollment.speech;
+  if (speech.empty()) {
+    invalid("a recording needs its speech samples (" + enrollment.recording.source_path +
+            " has none): give the samples voice activity detection kept");
+  }
+  if (!all_finite(speech)) invalid("the recording's speech contains NaN or infinity");
+  const int rate_hz = enrollment.feature_options.sample_rate_hz;
+  const double speech_seconds = static_cast<double>(speech.size()) / rate_hz;
+  // Half a sample of slack: speech_seconds is the kept sample count over the rate.
+  if (std::abs(speech_seconds - enrollment.recording.speech_seconds) * rate_hz > 0.5) {
+    const auto seconds = [](double value) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.3f s", value);
+      return std::string(text);
+    };
+    invalid("the recording's speech lasts " + seconds(speech_seconds) + " at " +
+            std::to_string(rate_hz) + " Hz, but its provenance says " +
+            seconds(enrollment.recording.speech_seconds) +
+            ": give the samples voice activity detection kept, at the features' sample rate");
+  }
+}
+
 void validate_enrollment(const Enrollment& enrollment) {
   validate_speaker_name(enrollment.speaker);
   const RecordingProvenance& recording = enrollment.recording;
@@ -137,6 +165,7 @@ void validate_enrollment(const Enrollment& enrollment) {
     invalid("the recording's seconds of speech must be between 0 and its duration");
   }
   enrollment.feature_options.validate();
+  validate_speech(enrollment);
   if (enrollment.clip_features.empty()) {
     invalid("no clips to enroll from " + recording.source_path +
             ": a recording needs at least one clip of speech");
@@ -181,6 +210,28 @@ std::vector<float> read_floats(const Statement& statement, int column, std::size
   std::vector<float> values(count);
   if (count > 0) std::memcpy(values.data(), statement.column_blob(column), count * sizeof(float));
   return values;
+}
+
+// Rounded and clamped to int16's range (+1.0 becomes 32767), as little-endian int16.
+std::vector<int16_t> to_pcm16(const std::vector<float>& samples) {
+  std::vector<int16_t> pcm(samples.size());
+  std::transform(samples.begin(), samples.end(), pcm.begin(), [](float x) {
+    // Clamped before rounding: lrint of a float far beyond int16 (float files) is undefined.
+    const long rounded = std::lrint(std::clamp(x, -1.0f, 1.0f) * kPcm16Scale);
+    return static_cast<int16_t>(std::min(rounded, long{INT16_MAX}));
+  });
+  return pcm;
+}
+
+std::vector<float> read_pcm16(const Statement& statement, int column) {
+  const auto* bytes = static_cast<const unsigned char*>(statement.column_blob(column));
+  std::vector<float> samples(statement.column_bytes(column) / sizeof(int16_t));
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    int16_t sample;  // copied: SQLite's buffer need not be aligned for int16
+    std::memcpy(&sample, bytes + i * sizeof sample, sizeof sample);
+    samples[i] = static_cast<float>(sample) / kPcm16Scale;
+  }
+  return samples;
 }
 
 FeatureOptions parse_stored_feature_options(const std::string& json, const std::string& db_path) {
@@ -492,14 +543,17 @@ EnrollmentResult Store::add_enrollment(const Enrollment& enrollment) {
     require_embedding_dims(db, *enrollment.embedding_model_id,
                            enrollment.clip_embeddings.front().size());
   }
+  const std::vector<int16_t> speech_pcm16 = to_pcm16(enrollment.speech);
   db.prepare(
-        "INSERT INTO recordings (speaker_id, source_path, sha256, duration_s, speech_s) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)")
+        "INSERT INTO recordings (speaker_id, source_path, sha256, duration_s, speech_s, "
+        "speech_rate_hz, speech_pcm16) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
       .bind(1, *speaker_id)
       .bind(2, provenance.source_path)
       .bind(3, provenance.sha256)
       .bind(4, provenance.duration_seconds)
       .bind(5, provenance.speech_seconds)
+      .bind(6, enrollment.feature_options.sample_rate_hz)
+      .bind_blob(7, speech_pcm16.data(), speech_pcm16.size() * sizeof(int16_t))
       .run();
   const int64_t recording_id = db.last_insert_rowid();
 
@@ -629,6 +683,35 @@ ORDER BY s.name, r.id, c.clip_index
   }
   transaction.commit();
   return clips;
+}
+
+std::vector<StoredSpeech> Store::recording_speech(const std::string& speaker) const {
+  Database& db = impl_->db;
+  Transaction transaction(db, Transaction::Kind::kRead);
+  if (!speaker.empty() && !find_speaker_id(db, speaker)) unknown_speaker(speaker, impl_->dir);
+  Statement select = db.prepare(R"sql(
+SELECT r.id, s.id, s.name, r.speech_rate_hz, r.speech_pcm16
+FROM recordings r JOIN speakers s ON s.id = r.speaker_id
+WHERE (?1 IS NULL OR s.name = ?1)
+ORDER BY s.name, r.id
+)sql");
+  if (!speaker.empty()) select.bind(1, speaker);
+  std::vector<StoredSpeech> speech;
+  while (select.step()) {
+    StoredSpeech item;
+    item.recording_id = select.column_int64(0);
+    item.speaker_id = select.column_int64(1);
+    item.speaker = select.column_text(2);
+    // NULL in recordings enrolled before schema 3 (the CHECK keeps both columns NULL together).
+    item.has_audio = !select.is_null(4);
+    if (item.has_audio) {
+      item.sample_rate_hz = select.column_int(3);
+      item.samples = read_pcm16(select, 4);
+    }
+    speech.push_back(std::move(item));
+  }
+  transaction.commit();
+  return speech;
 }
 
 int Store::set_embeddings(int64_t model_id, const std::vector<ClipEmbedding>& embeddings) {
