@@ -242,7 +242,7 @@ TEST_F(EnrollCli, EnrollListRenameRemove) {
   ASSERT_EQ(text.exit_code, 0);
   const std::vector<std::string> rows = lines(text.out);
   ASSERT_EQ(rows.size(), 2u) << text.out;
-  EXPECT_TRUE(std::regex_search(rows[1], std::regex(R"(^alice +2 +4 +2\d\.\d\d +7\d% +- )")))
+  EXPECT_TRUE(std::regex_search(rows[1], std::regex(R"(^alice +2 +4 +2\d\.\d\d +7\d% +no )")))
       << rows[1];
 }
 

@@ -240,6 +240,8 @@ TEST(EvaluateUnseenSpeakers, FollowsTheEnrollAndClipProtocol) {
   EXPECT_LE(result.eer.rate, 1.0);
 
   speakers[1].speech.resize(20 * kRate);  // not enough for 30 s of enrollment and a test clip
+  EXPECT_EQ(evaluate_unseen_speakers(model, speakers, impostors).skipped.size(), 1u);
+  speakers[2].speech.resize(20 * kRate);  // one speaker left: nobody to tell apart
   EXPECT_THROW(evaluate_unseen_speakers(model, speakers, impostors), Error);
 }
 

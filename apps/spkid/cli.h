@@ -11,6 +11,7 @@
 
 #include "spkid/audio.h"
 #include "spkid/chunk.h"
+#include "spkid/dataset.h"
 #include "spkid/error.h"
 #include "spkid/features.h"
 #include "spkid/vad.h"
@@ -25,6 +26,7 @@ enum ExitStatus : int {
   kExitBadInput = 3,   // an input is missing, unreadable or not usable audio
   kExitStore = 4,      // the enrollment store cannot be used
   kExitModel = 5,      // the model is missing, damaged or does not match
+  kExitRejected = 10,  // verify: the voice is not the claimed speaker's (an answer, not an error)
   kExitInternal = 70,  // a bug (sysexits' EX_SOFTWARE)
 };
 
@@ -57,6 +59,11 @@ Command add_info_command(CLI::App& parent);
 Command add_spectrogram_command(CLI::App& parent);
 Command add_features_command(CLI::App& parent);
 Command add_pretrain_command(CLI::App& parent);
+// The commands that identify with the store's model (spkid-model only).
+Command add_train_command(CLI::App& parent, const Context& context);
+Command add_identify_command(CLI::App& parent, const Context& context);
+Command add_verify_command(CLI::App& parent, const Context& context);
+Command add_eval_command(CLI::App& parent, const Context& context);
 
 // One flag group per options struct (options.cpp). The flags write into `options`, which must
 // outlive the parse; the command calls options.validate() afterwards.
@@ -72,6 +79,12 @@ void add_json_flag(CLI::App& command, bool& json);
 
 // How an input is named in messages and pictures ("-" is standard input).
 std::string input_name(const std::string& input);
+
+// The recordings of --dir DATASET folders, then of --list files, labelled with their speakers.
+// `audio_from_stdin`: a FILE argument is "-", so a list cannot be read from standard input too.
+std::vector<LabelledRecording> read_labelled_inputs(const std::vector<std::string>& dataset_dirs,
+                                                    const std::vector<std::string>& lists,
+                                                    bool audio_from_stdin);
 
 // The outcome of one input of a batch: no value when it succeeded.
 using InputFailure = std::optional<Error>;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "spkid/recognizer.h"
 #include "store_commands.h"
 #include "table.h"
 
@@ -17,13 +18,15 @@ struct ListSettings {
 
 void list_speakers(const Store& store, bool json) {
   const std::vector<SpeakerSummary> speakers = store.list_speakers();
-  const bool has_model = store.current_model().has_value();
+  // Speakers a trained classifier covers are told apart best; the others by their enrollment.
+  const auto model = store.current_model();
+  const bool has_classifier = model && model->kind == kClassifierModelKind;
   Table table({{"speaker"},
                {"files", Table::Align::kRight},
                {"clips", Table::Align::kRight},
                {"speech (s)", Table::Align::kRight},
                {progress_header(), Table::Align::kRight},
-               {"in model"},
+               {"trained"},
                {"enrolled since"}});
   for (const SpeakerSummary& speaker : speakers) {
     if (json) {
@@ -35,16 +38,16 @@ void list_speakers(const Store& store, bool json) {
     table.add_row({speaker.name, std::to_string(speaker.num_recordings),
                    std::to_string(speaker.num_clips), fixed(speaker.speech_seconds),
                    progress_toward_recommended(speaker.speech_seconds),
-                   !has_model                         ? "-"
-                   : speaker.covered_by_current_model ? "yes"
-                                                      : "no",
+                   has_classifier && speaker.covered_by_current_model ? "yes" : "no",
                    speaker.created_at});
   }
   table.print(std::cout);
   if (speakers.empty())
     spdlog::info("no speakers in {}: enroll one with `spkid enroll`", store.dir());
-  if (!json && !speakers.empty() && !has_model) {
-    spdlog::info("the store has no speaker model yet: identification needs one");
+  if (!json && !speakers.empty() && !has_classifier) {
+    spdlog::info(
+        "identify compares voices with each speaker's enrollment; `spkid train` makes a "
+        "classifier of these speakers that tells them apart better");
   }
 }
 

@@ -67,6 +67,14 @@ const CommandEntry kCommands[] = {
     {"list", nullptr, add_list_command},
     {"remove", nullptr, add_remove_command},
     {"rename", nullptr, add_rename_command},
+    {"train", "Fine-tune a classifier of the enrolled speakers and make it the store's model",
+     SPKID_MODEL_COMMAND(add_train_command)},
+    {"identify", "Say which enrolled speaker speaks in each file, or unknown",
+     SPKID_MODEL_COMMAND(add_identify_command)},
+    {"verify", "Accept or reject a file as the voice of one enrolled speaker",
+     SPKID_MODEL_COMMAND(add_verify_command)},
+    {"eval", "Measure identification on a dataset (one folder per speaker)",
+     SPKID_MODEL_COMMAND(add_eval_command)},
 };
 
 // A command that spkid-model runs. As soon as the parser reaches its name, this process becomes
@@ -104,7 +112,8 @@ int run(int argc, char** argv) {
   app.footer(
       "Global options go before the command; `spkid COMMAND --help` describes each command.\n\n"
       "Exit status: 0 success, 1 some inputs failed, 2 usage error, 3 bad input (missing,\n"
-      "unreadable or unusable audio), 4 store error, 5 model error, 70 internal error.");
+      "unreadable or unusable audio), 4 store error, 5 model error, 10 rejected by verify,\n"
+      "70 internal error.");
 
   std::vector<Command> commands;
   for (const CommandEntry& entry : kCommands) {

@@ -8,6 +8,7 @@ namespace {
 constexpr char kNetworkGroup[] = "Network";
 constexpr char kTrainingGroup[] = "Training";
 constexpr char kAugmentGroup[] = "Augmentation";
+constexpr char kFineTuneGroup[] = "Fine-tuning";
 
 template <typename T>
 CLI::Option* add_value(CLI::App& command, const std::string& flag, T& value,
@@ -94,6 +95,44 @@ void add_augment_options(CLI::App& command, AugmentOptions& options) {
   add_value(command, "--speed-max", options.speed_max, "Fastest speed factor", "F", kAugmentGroup);
   add_value(command, "--spec-augment-probability", options.spec_augment_probability,
             "Share of crops given SpecAugment time and frequency masks", "P", kAugmentGroup);
+}
+
+void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& options) {
+  FineTuneOptions& fine_tune = options.fine_tune;
+  command
+      .add_flag(
+          "--head-only", [&fine_tune](int64_t) { fine_tune.train_last_block = false; },
+          "Train only the classifier head, not the network's last convolution block")
+      ->group(kFineTuneGroup);
+  add_value(command, "--patience", fine_tune.patience,
+            "Stop after this many epochs without a better held-out loss", "EPOCHS",
+            kFineTuneGroup);
+  command
+      .add_option("--noise", fine_tune.noise_dir,
+                  "Folder of background-noise recordings mixed into training crops")
+      ->type_name("DIR")
+      ->group(kFineTuneGroup);
+  command
+      .add_option_function<std::string>(
+          "--threshold-rule",
+          [&options](const std::string& rule) {
+            options.calibration.rule =
+                rule == "eer" ? ThresholdRule::kEqualErrorRate : ThresholdRule::kFalseAcceptRate;
+          },
+          "far: the lowest threshold keeping held-out false accepts at the target; eer: where "
+          "held-out false accepts equal false rejects")
+      ->check(CLI::IsMember({"far", "eer"}))
+      ->default_str("far")
+      ->type_name("RULE")
+      ->group(kFineTuneGroup);
+  add_value(command, "--target-false-accept-rate", options.calibration.target_false_accept_rate,
+            "The threshold is set where this share of held-out impostor trials is accepted", "P",
+            kFineTuneGroup);
+  add_value(command, "--max-false-reject-rate", options.max_false_reject_rate,
+            "Lower the threshold when it would reject more than this share of held-out genuine trials", "P",
+            kFineTuneGroup);
+  add_training_options(command, fine_tune.training);
+  add_augment_options(command, fine_tune.training.augment);
 }
 
 }  // namespace spkid::cli

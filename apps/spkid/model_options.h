@@ -6,11 +6,14 @@
 
 #include "spkid/model.h"
 #include "spkid/pretrain.h"
+#include "spkid/recognizer.h"
 
 namespace spkid::cli {
 
 void add_network_options(CLI::App& command, NetworkOptions& options);
 void add_training_options(CLI::App& command, TrainingOptions& options);
 void add_augment_options(CLI::App& command, AugmentOptions& options);
+// What `train` takes (and `eval --train`): fine-tuning, calibration, training and augmentation.
+void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& options);
 
 }  // namespace spkid::cli

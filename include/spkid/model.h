@@ -87,6 +87,8 @@ class SpeakerModel {
   static SpeakerModel load(const std::string& path, const FeatureOptions& features);
   // Writes a temporary file beside `path`, syncs it and renames it into place. Throws Error(kIo).
   void save(const std::string& path) const;
+  // The bytes save() writes, e.g. for a store to keep (Store::register_model).
+  std::string serialize() const;
 
   const FeatureOptions& feature_options() const;
   const NetworkOptions& network_options() const;
@@ -110,6 +112,14 @@ class SpeakerModel {
   std::vector<std::vector<float>> embed_batch(const std::vector<FeatureMatrix>& clips) const;
   std::vector<float> classify(const FeatureMatrix& clip) const;
   std::vector<ClipOutput> process_batch(const std::vector<FeatureMatrix>& clips) const;
+
+  // The classifier's rows at unit length, one per label: where each label's voices lie in the
+  // embedding space (AAM head). Empty for a softmax head.
+  std::vector<std::vector<float>> class_vectors() const;
+  // Unit-length embeddings of speakers outside any store, for score normalisation (AsNorm): the
+  // pretraining classifier's rows, which fine-tuning keeps when it replaces the head. Empty for
+  // a softmax model that was never fine-tuned.
+  std::vector<std::vector<float>> cohort() const;
 
   // Named decision thresholds (e.g. "cosine", "posterior"), calibrated by training.
   double threshold(const std::string& name, double fallback) const;

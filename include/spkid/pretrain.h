@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "spkid/audio.h"
+#include "spkid/evaluation.h"
 #include "spkid/features.h"
 #include "spkid/metrics.h"
 #include "spkid/model.h"
@@ -83,34 +84,6 @@ struct TrainingOptions {
   std::string to_json() const;
 };
 
-// The dev protocol: enroll the start of each speaker's speech, identify the rest in short clips.
-struct UnseenSpeakerOptions {
-  double enroll_seconds = 30;  // of speech, cut in clips whose embeddings are averaged
-  double enroll_clip_seconds = 6;
-  double test_clip_seconds = 3;
-};
-
-struct UnseenSpeakerResult {
-  ConfusionMatrix confusion{{}};  // closed-set identification of the test clips (top-1)
-  double top1_accuracy = 0;
-  // Verification: each test clip against every enrolled centroid (own = target, others =
-  // non-target), and each impostor clip against every centroid (non-target).
-  EqualErrorRate eer;
-  DetectionCost min_dcf;
-  // Open set: a clip's best centroid score; genuine clips count as accepted only when also
-  // named right, impostor clips accepted are false accepts. Zero without impostors.
-  EqualErrorRate open_set_eer;
-  int64_t test_clips = 0;
-  int64_t impostor_clips = 0;
-};
-
-// Speakers with too little speech for enrollment plus one test clip throw Error(kNoSpeech).
-// `impostors` (cut into test clips) may be empty.
-UnseenSpeakerResult evaluate_unseen_speakers(const SpeakerModel& model,
-                                             const std::vector<SpeakerSpeech>& speakers,
-                                             const std::vector<SpeakerSpeech>& impostors,
-                                             const UnseenSpeakerOptions& options = {});
-
 struct PretrainOptions {
   std::string corpus_dir;   // one sub-folder of audio files per speaker
   std::string noise_dir;    // background noise recordings; empty: generated noise only
@@ -124,7 +97,7 @@ struct PretrainOptions {
   // Optional check of every epoch on speakers outside the corpus (reported, never trained on).
   std::vector<std::string> dev_speaker_dirs;
   std::vector<std::string> dev_impostor_dirs;
-  UnseenSpeakerOptions dev;
+  EvaluationOptions dev;  // evaluate_unseen_speakers() (evaluation.h)
   std::string command;  // how the run was started, recorded in the model's provenance
 
   void validate() const;  // throws Error(kInvalidArgument)
@@ -148,7 +121,7 @@ struct EpochReport {
   double val_accuracy = 0;
   double learning_rate = 0;  // at the epoch's end
   double seconds = 0;
-  std::optional<UnseenSpeakerResult> dev;
+  std::optional<EvaluationResult> dev;
 };
 
 struct TrainingCallbacks {
@@ -167,7 +140,9 @@ SpeakerModel pretrain(const PretrainOptions& options, const TrainingCallbacks& c
 // stops early when held-out clips stop improving and keeps the best epoch.
 struct FineTuneOptions {
   TrainingOptions training = fine_tune_defaults();
-  bool train_last_block = false;
+  // The last block adapts the embeddings to the enrolled voices: on the dev speakers it named
+  // 97% of 3 s clips right where the head alone named 93% (see README, "Train").
+  bool train_last_block = true;
   int patience = 3;  // epochs without a better validation loss before stopping
   double aam_margin = 0.2;
   double aam_scale = 30;

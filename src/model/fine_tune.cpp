@@ -61,6 +61,13 @@ SpeakerModel fine_tune(const SpeakerModel& base, const std::vector<SpeakerSpeech
   impl.labels.clear();
   for (const auto& s : speakers) impl.labels.push_back(s.name);
   impl.thresholds.clear();  // the base's thresholds were for other speakers
+  // The pretraining speakers' rows stay on as the score-normalisation cohort.
+  if (!impl.cohort.defined() && impl.net->options().loss == LossType::kAam) {
+    torch::NoGradGuard no_grad;
+    impl.cohort = torch::nn::functional::normalize(
+        impl.net->head_weight().detach().clone(),
+        torch::nn::functional::NormalizeFuncOptions().dim(1));
+  }
   impl.net->set_cosine_head(centroid_rows(base, extractor, train_speech, training.crop_max_seconds),
                             options.aam_margin, options.aam_scale);
 

@@ -137,6 +137,7 @@ void write_model_archive(const SpeakerModel& model, torch::serialize::OutputArch
   torch::serialize::OutputArchive weights(archive.compilation_unit());
   impl.net->save(weights);
   archive.write("weights", weights);
+  if (impl.cohort.defined()) archive.write("cohort", impl.cohort);
 }
 
 SpeakerModel read_model_archive(torch::serialize::InputArchive& archive, const std::string& path) {
@@ -194,6 +195,13 @@ SpeakerModel read_model_archive(torch::serialize::InputArchive& archive, const s
   };
   for (const auto& p : impl->net->named_parameters()) check(p.key(), p.value());
   for (const auto& b : impl->net->named_buffers()) check(b.key(), b.value());
+  torch::Tensor cohort;
+  if (archive.try_read("cohort", cohort)) {
+    if (cohort.dim() != 2 || cohort.size(1) != network.embedding_size || cohort.size(0) < 2) {
+      model_error(path + " has a damaged cohort: re-create the model");
+    }
+    impl->cohort = cohort.to(torch::kFloat32).contiguous();
+  }
   if (weights_checksum(*impl->net) != checksum) {
     model_error(path +
                 " has damaged weights (checksum mismatch): re-create the model or "
@@ -271,6 +279,14 @@ void SpeakerModel::save(const std::string& path) const {
   torch::serialize::OutputArchive archive;
   detail::write_model_archive(*this, archive);
   detail::save_archive(archive, path);
+}
+
+std::string SpeakerModel::serialize() const {
+  torch::serialize::OutputArchive archive;
+  detail::write_model_archive(*this, archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
 }
 
 const FeatureOptions& SpeakerModel::feature_options() const { return impl_->features; }
@@ -390,6 +406,33 @@ std::vector<float> SpeakerModel::embed(const FeatureMatrix& clip) const {
 
 std::vector<float> SpeakerModel::classify(const FeatureMatrix& clip) const {
   return std::move(run_network(*impl_, {&clip}, true).front().posteriors);
+}
+
+namespace {
+
+std::vector<std::vector<float>> rows_of(const torch::Tensor& matrix) {
+  const auto unit = torch::nn::functional::normalize(
+      matrix.detach().to(torch::kFloat32), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto data = unit.accessor<float, 2>();
+  std::vector<std::vector<float>> rows(static_cast<size_t>(unit.size(0)));
+  for (int64_t r = 0; r < unit.size(0); ++r) rows[r].assign(&data[r][0], &data[r][0] + unit.size(1));
+  return rows;
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> SpeakerModel::class_vectors() const {
+  if (impl_->net->options().loss != LossType::kAam) return {};
+  torch::NoGradGuard no_grad;
+  return rows_of(impl_->net->head_weight());
+}
+
+std::vector<std::vector<float>> SpeakerModel::cohort() const {
+  if (impl_->cohort.defined()) {
+    torch::NoGradGuard no_grad;
+    return rows_of(impl_->cohort);
+  }
+  return class_vectors();
 }
 
 double SpeakerModel::threshold(const std::string& name, double fallback) const {

@@ -20,6 +20,9 @@ struct SpeakerModel::Impl {
   std::map<std::string, double> thresholds;
   std::string provenance_json = "{}";
   SpeakerNet net{nullptr};  // its options() are the model's NetworkOptions
+  // [speakers, embedding_size] unit rows: the pretraining head's, once fine-tuning replaced it
+  // (undefined while the head is still the pretraining one).
+  torch::Tensor cohort;
 };
 
 namespace detail {

@@ -45,6 +45,7 @@ class SpeakerNetImpl : public torch::nn::Cloneable<SpeakerNetImpl> {
   // Replaces the head with an AAM head over `weight.size(0)` classes whose rows start as
   // `weight` (e.g. the speakers' embedding centroids), with the given margin and scale.
   void set_cosine_head(const torch::Tensor& weight, double margin, double scale);
+  const torch::Tensor& head_weight() const { return head_->weight; }  // [classes, embedding]
 
   // Puts the trained part in training mode and the frozen part in eval mode (fixed batch-norm
   // statistics, no dropout, no gradients); returns the parameters to optimise. The last block

@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-json unseen_json(const UnseenSpeakerResult& r) {
+json unseen_json(const EvaluationResult& r) {
   return {{"top1_accuracy", r.top1_accuracy},    {"eer", r.eer.rate},
           {"eer_threshold", r.eer.threshold},    {"min_dcf", r.min_dcf.cost},
           {"open_set_eer", r.open_set_eer.rate}, {"open_set_threshold", r.open_set_eer.threshold},

@@ -1,0 +1,46 @@
+#include "recognition.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cmath>
+
+namespace spkid::cli {
+
+void add_recognition_options(CLI::App& command, RecognitionOptions& options) {
+  add_audio_options(command, options.audio);
+  // Audio is decoded at the rate the store's model takes.
+  command.remove_option(command.get_option("--sample-rate"));
+  add_vad_options(command, options.vad);
+}
+
+void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
+  command
+      .add_option_function<double>(
+          "--threshold", [&threshold](double value) { threshold = value; },
+          fmt::format("Lowest score accepted as a speaker's voice (default: the one `spkid train` "
+                      "calibrated, else {:g}); scores are in standard deviations above the "
+                      "closest impostors",
+                      kFallbackScoreThreshold))
+      ->type_name("SCORE");
+}
+
+Store open_store_for_recognition(const std::string& dir) {
+  if (::access(dir.c_str(), W_OK) == 0) return Store::open(dir, StoreAccess::kWrite);
+  spdlog::debug("{} is read-only: embeddings computed now are not kept", dir);
+  return Store::open(dir, StoreAccess::kRead);
+}
+
+double decision_threshold(const Recognizer& recognizer, const std::optional<double>& requested) {
+  if (!requested) return recognizer.default_threshold();
+  if (!std::isfinite(*requested)) {
+    throw Error(ErrorCode::kInvalidArgument, "--threshold must be a finite number");
+  }
+  return *requested;
+}
+
+ChunkedSpeech load_speech(const Recognizer& recognizer, const std::string& path) {
+  return recognizer.chunk_speech(load_audio(path, recognizer.options().audio));
+}
+
+}  // namespace spkid::cli

@@ -1,0 +1,31 @@
+// What the commands that recognise voices with the store's model share (identify, verify).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli.h"
+#include "spkid/recognizer.h"
+#include "spkid/store.h"
+
+namespace spkid::cli {
+
+// The audio and voice-activity flag groups: how a file becomes chunks of speech.
+void add_recognition_options(CLI::App& command, RecognitionOptions& options);
+
+// --threshold, overriding the model's calibrated score threshold.
+void add_threshold_option(CLI::App& command, std::optional<double>& threshold);
+
+// Opens the store for writing when its folder allows, so that embeddings the recognizer computes
+// for clips the current model has not embedded yet are kept for next time; a read-only store is
+// still read. Throws Error(kStore) when there is no store ("enroll a speaker first").
+Store open_store_for_recognition(const std::string& dir);
+
+// `requested` when given, else the model's threshold. Throws Error(kInvalidArgument) for a
+// threshold that is not a finite number.
+double decision_threshold(const Recognizer& recognizer, const std::optional<double>& requested);
+
+// Decodes `path` ("-": standard input) and cuts its speech into the chunks the model scores.
+ChunkedSpeech load_speech(const Recognizer& recognizer, const std::string& path);
+
+}  // namespace spkid::cli

@@ -1,0 +1,158 @@
+// Who is speaking: identification and verification of audio against the enrolled speakers of a
+// store, and `train`, which fine-tunes a classifier of those speakers. Both use the store's
+// current speaker model; a store without one starts from the shipped base model.
+//
+// One scoring mechanism serves every case. Each enrolled speaker has a *speaker vector* in the
+// model's embedding space: the fine-tuned classifier's row for the speakers the current model was
+// trained on, the centroid of their enrollment clips' embeddings otherwise (before any train, and
+// for speakers enrolled since). A file's speech is cut into chunks; each chunk's posteriors are
+// the softmax of its scaled cosines with every speaker vector (for a trained model and no new
+// speakers this is exactly the fine-tuned classifier's output), and the file's posteriors are
+// their mean (combine_posteriors). The speaker with the highest posterior is the answer when its
+// *score* reaches the threshold; the score is the cosine of the file's mean embedding with that
+// speaker's vector, AS-normalised against the model's cohort of pretraining speakers, so one
+// threshold means the same for every speaker and every file length.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spkid/audio.h"
+#include "spkid/chunk.h"
+#include "spkid/model.h"
+#include "spkid/pretrain.h"
+#include "spkid/scoring.h"
+#include "spkid/store.h"
+#include "spkid/vad.h"
+
+namespace spkid {
+
+// The model file kinds a store records (ModelRecord::kind).
+inline constexpr const char* kBaseModelKind = "base";              // the shipped, pretrained one
+inline constexpr const char* kClassifierModelKind = "classifier";  // made by train
+
+// The threshold names a model carries (SpeakerModel::threshold).
+inline constexpr const char* kScoreThresholdName = "score";  // on the AS-normalised score
+// A threshold for a model that carries none: the score is in cohort standard deviations, and a
+// voice this far above the impostors closest to it is rarely anyone else.
+inline constexpr double kFallbackScoreThreshold = 3.0;
+
+// The shipped base model: $SPKID_BASE_MODEL when set, else the installed copy
+// (<prefix>/share/spkid/models/base.pt), else the source tree's data/models/base.pt. Throws
+// Error(kModel) naming the places looked at when none exists.
+std::string base_model_path();
+
+// The store's current model, after registering the base model at `base_path` (copied into the
+// store, kind kBaseModelKind) when the store has none yet. Throws Error(kModel) when the base
+// model cannot be read, Error(kStore) when the store cannot record it.
+ModelRecord ensure_current_model(Store& store, const std::string& base_path);
+
+// The newest base model the store holds, which train fine-tunes from; the shipped one is
+// registered first when the store has none (and made current when nothing else is).
+ModelRecord store_base_model(Store& store);
+
+// How a file to identify becomes chunks of speech.
+struct RecognitionOptions {
+  AudioOptions audio;
+  VadOptions vad;
+  // Chunks of the length the network was trained on; a shorter file is one chunk of all of its
+  // speech when it lasts at least min_clip_seconds.
+  ChunkOptions chunk = default_chunks();
+  int cohort_top_k = kDefaultCohortTopK;
+
+  static ChunkOptions default_chunks();  // 3 s chunks, at least 0.5 s of speech
+  void validate() const;                 // throws Error(kInvalidArgument) naming the bad field
+};
+
+// A file's speech as the model sees it.
+struct ChunkedSpeech {
+  double speech_seconds = 0;
+  std::vector<FeatureMatrix> chunks;
+};
+
+class Recognizer {
+ public:
+  // `enrolled`: every speaker's clip embeddings by `model` (unit length). The speakers named in
+  // `model.labels()` that are enrolled use the model's classifier rows (the model must then be a
+  // trained classifier, kClassifierModelKind); the others use their centroid. Throws
+  // Error(kInvalidArgument) when no speaker is enrolled or the embeddings do not fit the model,
+  // Error(kModel) when the model has no cohort.
+  Recognizer(SpeakerModel model,
+             const std::map<std::string, std::vector<std::vector<float>>>& enrolled,
+             bool use_classifier_rows, const RecognitionOptions& options = {});
+
+  // The store's current model (registering the base model first when there is none) and every
+  // enrolled speaker. Clip embeddings missing for that model are computed and, when the store
+  // was opened for writing, saved for next time. Throws Error(kStore) when nobody is enrolled
+  // ("enroll speakers first"), Error(kModel) as SpeakerModel::load.
+  static Recognizer from_store(Store& store, const RecognitionOptions& options = {});
+
+  const SpeakerModel& model() const;
+  const RecognitionOptions& options() const;
+  std::vector<std::string> speakers() const;  // by name
+  // Those scored by the classifier's rows (the rest by their centroid).
+  std::vector<std::string> classifier_speakers() const;
+  // The model's calibrated score threshold, else kFallbackScoreThreshold.
+  double default_threshold() const;
+
+  // Decoded audio -> speech (VAD) -> chunks -> features. Throws Error(kNoSpeech) when there is
+  // less speech than one chunk's min_clip_seconds ("too little speech: give at least ...").
+  ChunkedSpeech chunk_speech(const Audio& audio) const;
+
+  // The speaker among the enrolled (or kUnknownSpeaker below `threshold`), with the top_n best
+  // (the answer first, then by score). Scores of Identification are AS-normalised scores.
+  Identification identify(const ChunkedSpeech& speech, double threshold,
+                          std::size_t top_n = 1) const;
+  // Whether `speaker` speaks: their score against `threshold`. Throws Error(kInvalidArgument)
+  // for a speaker who is not enrolled.
+  Verification verify(const ChunkedSpeech& speech, const std::string& speaker,
+                      double threshold) const;
+
+  ~Recognizer();
+  Recognizer(Recognizer&&) noexcept;
+  Recognizer& operator=(Recognizer&&) noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- train ---------------------------------------------------------------------------------
+
+struct SpeakerTrainingOptions {
+  FineTuneOptions fine_tune;
+  // The threshold rule for the trained model (see calibrate_threshold()) on held-out trials:
+  // each held-out clip against its own speaker (genuine) and against the best other speaker
+  // (impostor). The enrolled speakers are the hardest impostors there are (same microphone, same
+  // room), so when the rule would reject more than max_false_reject_rate of the genuine trials,
+  // the threshold comes down to where that share is rejected.
+  CalibrationOptions calibration;
+  double max_false_reject_rate = 0.05;
+  double calibration_clip_seconds = 3;  // held-out trials are cut in clips of this length
+};
+
+struct SpeakerTrainingResult {
+  ModelRecord model;  // the new current model
+  std::vector<std::string> speakers;
+  int epochs_done = 0;
+  int best_epoch = 0;
+  double val_accuracy = 0;  // held-out enrollment clips, best epoch
+  Calibration calibration;
+  double seconds = 0;
+};
+
+// Fine-tunes a classifier of every enrolled speaker from the store's current model's base (the
+// base model, or the base a classifier was made from), calibrates its score threshold on
+// held-out enrollment speech, and registers it as the store's new current model, atomically: an
+// interrupted or failed train leaves the previous model current. Throws Error(kStore) with
+// fewer than two enrolled speakers or when a speaker's audio was enrolled by an spkid that kept
+// no audio ("enroll again"), Error(kNoSpeech) when a speaker has too little audio.
+SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions& options,
+                                     const TrainingCallbacks& callbacks = {});
+
+}  // namespace spkid

@@ -1,0 +1,170 @@
+// `spkid train`: a classifier of the enrolled speakers, fine-tuned from the store's base model on
+// the speech enrollment kept, with its score threshold calibrated on held-out speech.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "spkid/error.h"
+#include "spkid/recognizer.h"
+#include "spkid/speaker_name.h"
+
+namespace spkid {
+namespace {
+
+struct EnrolledSpeech {
+  std::vector<SpeakerSpeech> speakers;  // by name
+  std::vector<int64_t> speaker_ids;
+};
+
+EnrolledSpeech enrolled_speech(const Store& store, int sample_rate_hz) {
+  EnrolledSpeech out;
+  std::map<std::string, std::size_t> index;
+  for (StoredSpeech& recording : store.recording_speech()) {
+    if (!recording.has_audio) {
+      throw Error(ErrorCode::kStore,
+                  "speaker " + quote_speaker_name(recording.speaker) +
+                      " was enrolled by an older spkid that kept no audio to train on: enroll " +
+                      quote_speaker_name(recording.speaker) + " again");
+    }
+    if (recording.sample_rate_hz != sample_rate_hz) {
+      throw Error(ErrorCode::kModel, "the store's speech is at " +
+                                         std::to_string(recording.sample_rate_hz) +
+                                         " Hz but the base model takes " +
+                                         std::to_string(sample_rate_hz) + " Hz");
+    }
+    auto [it, added] = index.emplace(recording.speaker, out.speakers.size());
+    if (added) {
+      out.speakers.push_back({recording.speaker, {}});
+      out.speaker_ids.push_back(recording.speaker_id);
+    }
+    auto& speech = out.speakers[it->second].speech;
+    speech.insert(speech.end(), recording.samples.begin(), recording.samples.end());
+  }
+  return out;
+}
+
+// Held-out trials for the threshold: each speaker's held-out speech (the end fine_tune kept out
+// of training) in clips, scored against every speaker. A clip's genuine trial counts as accepted
+// only when it is also named right; its impostor trial is its best score among the others, as
+// if the speaker were not enrolled.
+Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech>& speakers,
+                      const SpeakerTrainingOptions& options) {
+  std::map<std::string, std::vector<std::vector<float>>> enrolled;
+  const auto rows = model.class_vectors();
+  for (std::size_t s = 0; s < speakers.size(); ++s) enrolled[speakers[s].name] = {rows[s]};
+  RecognitionOptions recognition;
+  recognition.audio.sample_rate_hz = model.feature_options().sample_rate_hz;
+  recognition.chunk.clip_seconds = options.calibration_clip_seconds;
+  recognition.chunk.min_clip_seconds =
+      std::min(recognition.chunk.min_clip_seconds, options.calibration_clip_seconds);
+  const Recognizer recognizer(model.clone(), enrolled, true, recognition);
+  const FeatureExtractor extractor(model.feature_options());
+  const int rate = model.feature_options().sample_rate_hz;
+  const double heldout = options.fine_tune.training.heldout_fraction;
+  constexpr double kMisnamed = -1e9;  // below any score: a misnamed clip is never accepted
+
+  std::vector<double> genuine, impostor;
+  for (const SpeakerSpeech& speaker : speakers) {
+    const auto tail = static_cast<long>(double(speaker.speech.size()) * heldout);
+    const std::vector<float> speech(speaker.speech.end() - tail, speaker.speech.end());
+    for (const auto& clip : cut_clips(speech, rate, recognition.chunk)) {
+      ChunkedSpeech one;
+      one.chunks.push_back(extractor.compute(clip));
+      const Identification id = recognizer.identify(one, 0, speakers.size());
+      double best_other = kMisnamed;
+      for (const SpeakerScore& s : id.top) {
+        if (s.speaker == speaker.name) {
+          genuine.push_back(id.top.front().speaker == speaker.name ? s.score : kMisnamed);
+        } else {
+          best_other = std::max(best_other, s.score);
+        }
+      }
+      impostor.push_back(best_other);
+    }
+  }
+  if (genuine.empty()) {
+    throw Error(ErrorCode::kNoSpeech,
+                "no speaker has enough held-out speech to calibrate the threshold: enroll more "
+                "speech, or hold out more of it (--heldout-fraction)");
+  }
+  Calibration calibration = calibrate_threshold(genuine, impostor, options.calibration);
+  if (calibration.rates.false_reject_rate > options.max_false_reject_rate) {
+    std::vector<double> sorted = genuine;
+    std::sort(sorted.begin(), sorted.end());
+    const auto rejected = static_cast<std::size_t>(options.max_false_reject_rate * sorted.size());
+    calibration.threshold = sorted[rejected];
+    calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
+  }
+  return calibration;
+}
+
+}  // namespace
+
+SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions& options,
+                                     const TrainingCallbacks& callbacks) {
+  const auto start = std::chrono::steady_clock::now();
+  options.fine_tune.validate();
+  options.calibration.validate();
+  if (!(options.max_false_reject_rate >= 0 && options.max_false_reject_rate < 1)) {
+    throw Error(ErrorCode::kInvalidArgument, "the largest false-reject rate must be in [0, 1)");
+  }
+  const auto listed = store.list_speakers();
+  if (listed.size() < 2) {
+    throw Error(ErrorCode::kStore,
+                "train makes a classifier of the enrolled speakers and needs at least two; " +
+                    std::to_string(listed.size()) +
+                    " enrolled: enroll more speakers (spkid enroll FILE --name NAME)");
+  }
+  const ModelRecord base_record = store_base_model(store);
+  const SpeakerModel base = SpeakerModel::load(base_record.path);
+  if (const auto stored = store.feature_options()) base.check_features(*stored);
+  const EnrolledSpeech enrolled = enrolled_speech(store, base.feature_options().sample_rate_hz);
+
+  SpeakerModel model = fine_tune(base, enrolled.speakers, options.fine_tune, callbacks);
+  SpeakerTrainingResult result;
+  result.calibration = calibrate(model, enrolled.speakers, options);
+  model.set_threshold(kScoreThresholdName, result.calibration.threshold);
+
+  const auto provenance = nlohmann::json::parse(model.provenance_json());
+  result.epochs_done = provenance.value("epochs_done", 0);
+  result.best_epoch = provenance.value("best_epoch", 0);
+  for (const auto& epoch : provenance.value("history", nlohmann::json::array())) {
+    if (epoch.value("epoch", 0) == result.best_epoch) {
+      result.val_accuracy = epoch.value("val_accuracy", 0.0);
+    }
+  }
+  auto recorded = provenance;
+  recorded["base_model"] = base_record.file_name;
+  recorded["calibration"] = {{"threshold", result.calibration.threshold},
+                             {"false_accept_rate", result.calibration.rates.false_accept_rate},
+                             {"false_reject_rate", result.calibration.rates.false_reject_rate}};
+  model.set_provenance_json(recorded.dump());
+
+  NewModel record;
+  record.kind = kClassifierModelKind;
+  record.feature_options = model.feature_options();
+  record.metadata_json = model.metadata_json();
+  record.speaker_ids = enrolled.speaker_ids;
+  record.file_extension = "pt";
+  record.make_current = true;
+  result.model = store.register_model(record, model.serialize());
+  for (const auto& s : enrolled.speakers) result.speakers.push_back(s.name);
+
+  // The enrolled clips' embeddings by the new model, so identification starts at once.
+  const auto clips = store.clips();
+  std::vector<FeatureMatrix> features;
+  features.reserve(clips.size());
+  for (const auto& clip : clips) features.push_back(clip.features);
+  const auto embeddings = model.embed_batch(features);
+  std::vector<ClipEmbedding> rows;
+  rows.reserve(clips.size());
+  for (std::size_t i = 0; i < clips.size(); ++i) rows.push_back({clips[i].id, embeddings[i]});
+  store.set_embeddings(result.model.id, rows);
+
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace spkid

@@ -1,0 +1,224 @@
+// The recognizer's scoring (speaker vectors, combined posteriors, AS-normalised scores, the
+// threshold), the base model a store starts from, and train_speakers on a store.
+#include "spkid/recognizer.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "spkid/enroll.h"
+#include "spkid/error.h"
+#include "spkid/speaker_name.h"
+#include "synth.h"
+#include "tiny_model.h"
+
+namespace spkid {
+namespace {
+
+using test::thrown_error;
+
+constexpr int kRate = 16000;
+
+// Sets an environment variable for one test.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+const test::Voice kAlice{110, {700, 1200, 2600}};
+const test::Voice kBob{210, {450, 1900, 2900}};
+const test::Voice kCarol{160, {800, 1500, 3300}};
+
+class RecognizerTest : public ::testing::Test {
+ protected:
+  RecognizerTest() : model_(SpeakerModel::load(test::tiny_base_model())) {}
+
+  FeatureMatrix features_of(const test::Voice& voice, double seconds, unsigned seed) const {
+    return FeatureExtractor(model_.feature_options())
+        .compute(test::speech_like(voice, seconds, kRate, seed));
+  }
+  std::vector<float> embedding_of(const test::Voice& voice, unsigned seed) const {
+    return model_.embed(features_of(voice, 3, seed));
+  }
+
+  SpeakerModel model_;
+};
+
+TEST_F(RecognizerTest, AQueryEqualToACentroidIsThatSpeakerWithTheTopScore) {
+  const auto alice = embedding_of(kAlice, 1);
+  const auto bob = embedding_of(kBob, 2);
+  const Recognizer recognizer(model_.clone(), {{"alice", {alice}}, {"bob", {bob}}}, false);
+  EXPECT_EQ(recognizer.speakers(), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_TRUE(recognizer.classifier_speakers().empty());
+
+  ChunkedSpeech speech;
+  speech.chunks.push_back(features_of(kAlice, 3, 1));  // the very clip alice was enrolled with
+  const Identification id = recognizer.identify(speech, -100, 2);
+  EXPECT_EQ(id.speaker, "alice");
+  EXPECT_TRUE(id.known);
+  ASSERT_EQ(id.top.size(), 2u);
+  EXPECT_EQ(id.top[0].speaker, "alice");
+  EXPECT_DOUBLE_EQ(id.top[0].score, id.score);
+  EXPECT_GT(id.top[0].score, id.top[1].score);
+
+  // The same evidence under a threshold above its score: unknown, best match still reported.
+  const Identification unknown = recognizer.identify(speech, id.score + 0.01, 1);
+  EXPECT_EQ(unknown.speaker, kUnknownSpeaker);
+  EXPECT_FALSE(unknown.known);
+  EXPECT_DOUBLE_EQ(unknown.score, id.score);
+  ASSERT_EQ(unknown.top.size(), 1u);
+  EXPECT_EQ(unknown.top[0].speaker, "alice");
+
+  const Verification yes = recognizer.verify(speech, "alice", id.score);
+  EXPECT_TRUE(yes.accepted);
+  EXPECT_DOUBLE_EQ(yes.score, id.score);
+  EXPECT_FALSE(recognizer.verify(speech, "bob", id.score).accepted);
+  EXPECT_EQ(thrown_error([&] { recognizer.verify(speech, "dave", 0); })->code(),
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(RecognizerTest, ClassifierRowsStandForTheSpeakersTheModelWasTrainedOn) {
+  // The tiny model's labels are its pretraining voices; enrolling under those names with
+  // use_classifier_rows makes their rows the speaker vectors, everyone else keeps a centroid.
+  const auto& labels = model_.labels();
+  ASSERT_GE(labels.size(), 2u);
+  const auto carol = embedding_of(kCarol, 3);
+  const Recognizer recognizer(model_.clone(), {{labels[0], {carol}}, {"carol", {carol}}}, true);
+  EXPECT_EQ(recognizer.classifier_speakers(), std::vector<std::string>{labels[0]});
+
+  // A query on carol's centroid scores her far above the classifier row.
+  ChunkedSpeech speech;
+  speech.chunks.push_back(features_of(kCarol, 3, 3));
+  const Identification id = recognizer.identify(speech, -100, 2);
+  EXPECT_EQ(id.speaker, "carol");
+}
+
+TEST_F(RecognizerTest, RefusesNobodyEnrolledAndMismatchedEmbeddings) {
+  EXPECT_EQ(thrown_error([&] { Recognizer(model_.clone(), {}, false); })->code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(thrown_error([&] {
+              Recognizer(model_.clone(), {{"alice", {std::vector<float>(3, 1.0f)}}}, false);
+            })->code(),
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(RecognizerTest, ChunksSpeechAndRefusesTooLittleOfIt) {
+  const Recognizer recognizer(model_.clone(), {{"alice", {embedding_of(kAlice, 1)}}}, false);
+  Audio audio;
+  audio.sample_rate_hz = kRate;
+  audio.samples = test::concat({test::silence(0.5, kRate), test::speech_like(kAlice, 7, kRate, 4),
+                                test::silence(0.5, kRate)});
+  const ChunkedSpeech speech = recognizer.chunk_speech(audio);
+  EXPECT_NEAR(speech.speech_seconds, 7, 0.5);
+  EXPECT_EQ(speech.chunks.size(), 2u);  // 3 s chunks; the last 1 s remainder is dropped
+
+  audio.samples = test::concat({test::silence(1, kRate), test::speech_like(kAlice, 0.2, kRate, 5),
+                                test::silence(1, kRate)});
+  const Error error = *thrown_error([&] { recognizer.chunk_speech(audio); });
+  EXPECT_EQ(error.code(), ErrorCode::kNoSpeech);
+  EXPECT_NE(std::string(error.what()).find("too little speech"), std::string::npos);
+
+  audio.sample_rate_hz = 8000;
+  EXPECT_EQ(thrown_error([&] { recognizer.chunk_speech(audio); })->code(),
+            ErrorCode::kInvalidArgument);
+}
+
+// A store with speakers enrolled through the library, as `spkid enroll` does.
+void enroll(Store& store, const std::string& name, const test::Voice& voice, double seconds,
+            unsigned seed) {
+  EnrollmentOptions options;
+  Audio audio;
+  audio.sample_rate_hz = kRate;
+  audio.samples = test::speech_like(voice, seconds, kRate, seed);
+  const FeatureExtractor extractor(options.features);
+  const AnalysedRecording recording = analyse_recording(audio, name + ".wav", options, extractor);
+  Enrollment enrollment;
+  enrollment.speaker = name;
+  enrollment.recording = recording.provenance;
+  enrollment.feature_options = options.features;
+  enrollment.clip_features = recording.clip_features;
+  enrollment.speech = recording.speech;
+  store.add_enrollment(enrollment);
+}
+
+TEST(BaseModel, ComesFromTheEnvironmentAndIsRegisteredInANewStore) {
+  const ScopedEnv env("SPKID_BASE_MODEL", test::tiny_base_model());
+  EXPECT_EQ(base_model_path(), test::tiny_base_model());
+
+  test::TempDir dir;
+  Store store = Store::open(dir.path() + "/store", StoreAccess::kCreate);
+  EXPECT_FALSE(store.current_model());
+  const ModelRecord first = ensure_current_model(store, base_model_path());
+  EXPECT_EQ(first.kind, kBaseModelKind);
+  EXPECT_TRUE(first.is_current);
+  // Registered once: asking again gives the same model.
+  EXPECT_EQ(ensure_current_model(store, base_model_path()).id, first.id);
+  EXPECT_EQ(store.models().size(), 1u);
+
+  const ScopedEnv missing("SPKID_BASE_MODEL", dir.path() + "/nothing.pt");
+  EXPECT_EQ(thrown_error([] { base_model_path(); })->code(), ErrorCode::kModel);
+}
+
+TEST(TrainSpeakers, MakesACurrentClassifierAndKeepsTheBaseForNextTime) {
+  const ScopedEnv env("SPKID_BASE_MODEL", test::tiny_base_model());
+  test::TempDir dir;
+  Store store = Store::open(dir.path() + "/store", StoreAccess::kCreate);
+  enroll(store, "alice", kAlice, 12, 11);
+
+  SpeakerTrainingOptions options;
+  options.fine_tune.training.epochs = 3;
+  options.fine_tune.training.crops_per_speaker = 4;
+  // One speaker: refused, and nothing registered.
+  EXPECT_EQ(thrown_error([&] { train_speakers(store, options); })->code(), ErrorCode::kStore);
+  EXPECT_TRUE(store.models().empty());
+
+  enroll(store, "bob", kBob, 12, 12);
+  enroll(store, "carol", kCarol, 12, 13);
+  const SpeakerTrainingResult result = train_speakers(store, options);
+  EXPECT_EQ(result.speakers, (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(result.model.kind, kClassifierModelKind);
+  EXPECT_GE(result.epochs_done, 1);
+  ASSERT_TRUE(store.current_model());
+  EXPECT_EQ(store.current_model()->id, result.model.id);
+  // The base model stays in the store for the next train; the speakers are recorded as covered.
+  EXPECT_EQ(store.models().size(), 2u);
+  EXPECT_EQ(store_base_model(store).kind, kBaseModelKind);
+  for (const SpeakerSummary& speaker : store.list_speakers()) {
+    EXPECT_TRUE(speaker.covered_by_current_model) << speaker.name;
+  }
+  const SpeakerModel trained = SpeakerModel::load(result.model.path);
+  EXPECT_EQ(trained.labels(), result.speakers);
+  EXPECT_DOUBLE_EQ(trained.threshold(kScoreThresholdName, -1), result.calibration.threshold);
+  // Fine-tuning kept the pretraining speakers as the cohort.
+  EXPECT_EQ(trained.cohort().size(), SpeakerModel::load(test::tiny_base_model()).labels().size());
+
+  // Identification now goes through the classifier's rows, and names each voice.
+  const Recognizer recognizer = Recognizer::from_store(store);
+  EXPECT_EQ(recognizer.classifier_speakers(), result.speakers);
+  Audio audio;
+  audio.sample_rate_hz = kRate;
+  for (const auto& [name, voice] : {std::pair{"alice", kAlice}, {"bob", kBob}, {"carol", kCarol}}) {
+    audio.samples = test::speech_like(voice, 4, kRate, 99);
+    EXPECT_EQ(recognizer.identify(recognizer.chunk_speech(audio), -100).top.front().speaker, name);
+  }
+}
+
+}  // namespace
+}  // namespace spkid
