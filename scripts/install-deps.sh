@@ -8,6 +8,7 @@ packages=(
   libsndfile1-dev libsamplerate0-dev libfftw3-dev libtorch-dev libcli11-dev libspdlog-dev
   libgtest-dev libbenchmark-dev libsqlite3-dev libssl-dev libcairo2-dev nlohmann-json3-dev
   python3-torchaudio python3-numpy espeak-ng sox
+  flite jq  # scripts/demo.sh: its voices, and reading identify --json
 )
 
 missing=()

@@ -2,6 +2,8 @@
 // the speech enrollment kept, with its score threshold calibrated on held-out speech.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -90,10 +92,19 @@ Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech
   }
   Calibration calibration = calibrate_threshold(genuine, impostor, options.calibration);
   if (calibration.rates.false_reject_rate > options.max_false_reject_rate) {
+    // The lowest genuine score to accept, and, like calibrate_threshold(), a margin for new
+    // recordings: halfway down to the next lower score of either list.
     std::vector<double> sorted = genuine;
     std::sort(sorted.begin(), sorted.end());
-    const auto rejected = static_cast<std::size_t>(options.max_false_reject_rate * sorted.size());
-    calibration.threshold = sorted[rejected];
+    const double lowest =
+        sorted[static_cast<std::size_t>(options.max_false_reject_rate * double(sorted.size()))];
+    double next_lower = -std::numeric_limits<double>::infinity();
+    for (const auto* scores : {&genuine, &impostor}) {
+      for (const double score : *scores) {
+        if (score < lowest && score > kMisnamed) next_lower = std::max(next_lower, score);
+      }
+    }
+    calibration.threshold = std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest;
     calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
   }
   return calibration;
