@@ -81,21 +81,11 @@ std::vector<LabelledRecording> gather_recordings(const EnrollSettings& settings)
     const std::string speaker = named ? settings.name : std::filesystem::path(file).stem().string();
     recordings.push_back({speaker, file, ""});
   }
-  for (const std::string& dir : settings.dataset_dirs) {
-    for (LabelledRecording& recording : list_dataset_folder(dir)) {
-      recordings.push_back(std::move(recording));
-    }
-  }
   const bool audio_from_stdin =
       std::find(settings.files.begin(), settings.files.end(), "-") != settings.files.end();
-  for (const std::string& list : settings.lists) {
-    if (list == "-" && audio_from_stdin) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "standard input cannot hold both a list and audio: give one of them as a file");
-    }
-    for (LabelledRecording& recording : read_labelled_list(list)) {
-      recordings.push_back(std::move(recording));
-    }
+  for (LabelledRecording& recording :
+       read_labelled_inputs(settings.dataset_dirs, settings.lists, audio_from_stdin)) {
+    recordings.push_back(std::move(recording));
   }
   return recordings;
 }

@@ -56,6 +56,12 @@ ModelRecord ensure_current_model(Store& store, const std::string& base_path);
 // registered first when the store has none (and made current when nothing else is).
 ModelRecord store_base_model(Store& store);
 
+// Every enrolled speaker's clip embeddings by `model` (the store's model `model_id`). Those the
+// store lacks are computed and saved for next time (kept in memory only when the store cannot
+// be written).
+std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
+    Store& store, const SpeakerModel& model, int64_t model_id);
+
 // How a file to identify becomes chunks of speech.
 struct RecognitionOptions {
   AudioOptions audio;

@@ -38,47 +38,6 @@ std::string read_bytes(const std::string& path) {
   return bytes;
 }
 
-// Every enrolled speaker's clip embeddings by model `model_id`, computing the missing ones.
-std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
-    Store& store, const SpeakerModel& model, int64_t model_id) {
-  ClipQuery missing_query;
-  missing_query.missing_embedding_for_model = model_id;
-  const std::vector<StoredClip> missing = store.clips(missing_query);
-  if (!missing.empty()) {
-    std::vector<FeatureMatrix> features;
-    features.reserve(missing.size());
-    for (const StoredClip& clip : missing) features.push_back(clip.features);
-    const auto embeddings = model.embed_batch(features);
-    std::vector<ClipEmbedding> rows;
-    rows.reserve(missing.size());
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      rows.push_back({missing[i].id, embeddings[i]});
-    }
-    try {
-      store.set_embeddings(model_id, rows);
-    } catch (const Error&) {
-      // Only a cache: a store that cannot be written (read-only) still identifies, and the
-      // embeddings are computed again next time.
-    }
-    std::map<std::string, std::vector<std::vector<float>>> enrolled;
-    for (const StoredEmbedding& stored : store.embeddings(model_id)) {
-      enrolled[stored.speaker].push_back(stored.embedding);
-    }
-    // When the embeddings could not be saved, the fresh ones join those read back.
-    std::set<int64_t> saved;
-    for (const StoredEmbedding& stored : store.embeddings(model_id)) saved.insert(stored.clip_id);
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      if (saved.count(missing[i].id) == 0) enrolled[missing[i].speaker].push_back(embeddings[i]);
-    }
-    return enrolled;
-  }
-  std::map<std::string, std::vector<std::vector<float>>> enrolled;
-  for (const StoredEmbedding& stored : store.embeddings(model_id)) {
-    enrolled[stored.speaker].push_back(stored.embedding);
-  }
-  return enrolled;
-}
-
 }  // namespace
 
 std::string base_model_path() {
@@ -114,6 +73,42 @@ ModelRecord register_base_model(Store& store, const std::string& base_path, bool
 }
 
 }  // namespace
+
+std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
+    Store& store, const SpeakerModel& model, int64_t model_id) {
+  ClipQuery missing_query;
+  missing_query.missing_embedding_for_model = model_id;
+  const std::vector<StoredClip> missing = store.clips(missing_query);
+  std::vector<ClipEmbedding> fresh;
+  if (!missing.empty()) {
+    std::vector<FeatureMatrix> features;
+    features.reserve(missing.size());
+    for (const StoredClip& clip : missing) features.push_back(clip.features);
+    auto embeddings = model.embed_batch(features);
+    fresh.reserve(missing.size());
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+      fresh.push_back({missing[i].id, std::move(embeddings[i])});
+    }
+    try {
+      store.set_embeddings(model_id, fresh);
+    } catch (const Error&) {
+      // Only a cache: a store that cannot be written (read-only) still identifies, and the
+      // embeddings are computed again next time.
+    }
+  }
+  std::map<std::string, std::vector<std::vector<float>>> enrolled;
+  std::set<int64_t> stored_clips;
+  for (StoredEmbedding& stored : store.embeddings(model_id)) {
+    stored_clips.insert(stored.clip_id);
+    enrolled[stored.speaker].push_back(std::move(stored.embedding));
+  }
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    if (stored_clips.count(missing[i].id) == 0) {
+      enrolled[missing[i].speaker].push_back(fresh[i].embedding);
+    }
+  }
+  return enrolled;
+}
 
 ModelRecord ensure_current_model(Store& store, const std::string& base_path) {
   if (auto current = store.current_model()) return *current;

@@ -163,15 +163,7 @@ SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions&
   for (const auto& s : enrolled.speakers) result.speakers.push_back(s.name);
 
   // The enrolled clips' embeddings by the new model, so identification starts at once.
-  const auto clips = store.clips();
-  std::vector<FeatureMatrix> features;
-  features.reserve(clips.size());
-  for (const auto& clip : clips) features.push_back(clip.features);
-  const auto embeddings = model.embed_batch(features);
-  std::vector<ClipEmbedding> rows;
-  rows.reserve(clips.size());
-  for (std::size_t i = 0; i < clips.size(); ++i) rows.push_back({clips[i].id, embeddings[i]});
-  store.set_embeddings(result.model.id, rows);
+  enrolled_embeddings(store, model, result.model.id);
 
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
