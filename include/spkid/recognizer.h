@@ -137,7 +137,7 @@ struct SpeakerTrainingOptions {
   // (impostor). The enrolled speakers are the hardest impostors there are (same microphone, same
   // room), so when the rule would reject more than max_false_reject_rate of the genuine trials,
   // the threshold comes down to where that share is rejected.
-  CalibrationOptions calibration;
+  CalibrationOptions calibration = {ThresholdRule::kFalseAcceptRate, 0.05};
   double max_false_reject_rate = 0.05;
   double calibration_clip_seconds = 3;  // held-out trials are cut in clips of this length
 };

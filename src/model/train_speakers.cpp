@@ -14,6 +14,8 @@
 namespace spkid {
 namespace {
 
+constexpr double kCalibrationHopSeconds = 0.5;
+
 struct EnrolledSpeech {
   std::vector<SpeakerSpeech> speakers;  // by name
   std::vector<int64_t> speaker_ids;
@@ -60,6 +62,10 @@ Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech
   recognition.chunk.clip_seconds = options.calibration_clip_seconds;
   recognition.chunk.min_clip_seconds =
       std::min(recognition.chunk.min_clip_seconds, options.calibration_clip_seconds);
+  // Clips every half second: a few seconds held out per speaker still give enough trials for
+  // the false-accept rule to count in percent.
+  recognition.chunk.overlap_seconds =
+      std::max(0.0, options.calibration_clip_seconds - kCalibrationHopSeconds);
   const Recognizer recognizer(model.clone(), enrolled, true, recognition);
   const FeatureExtractor extractor(model.feature_options());
   const int rate = model.feature_options().sample_rate_hz;
