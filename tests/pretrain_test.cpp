@@ -180,6 +180,21 @@ TEST(Pretrain, RefusesMissingCorpusAndTooShortCrops) {
   }
 }
 
+TEST(Pretrain, RefusesADevCheckWithoutTheAamLoss) {
+  test::TempDir dir;
+  PretrainOptions options = tiny_run(dir, LossType::kSoftmax, 1);
+  options.dev_speaker_dirs = {dir.file("dev/a"), dir.file("dev/b")};
+  try {
+    options.validate();
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("--loss aam"), std::string::npos);
+  }
+  options.network.loss = LossType::kAam;
+  EXPECT_NO_THROW(options.validate());
+}
+
 TEST(FineTune, NewHeadNamesTheEnrolledSpeakers) {
   test::TempDir dir;
   write_corpus(dir.file("corpus"), voices(), 3);

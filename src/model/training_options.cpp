@@ -98,6 +98,10 @@ void PretrainOptions::validate() const {
   training.validate();
   require(dev.enroll_seconds > 0 && dev.enroll_clip_seconds > 0 && dev.test_clip_seconds > 0,
           "dev protocol lengths must be positive");
+  // The dev check scores as identify does, normalised against the AAM head's speaker rows.
+  require(dev_speaker_dirs.empty() || network.loss == LossType::kAam,
+          "the dev check (--dev-speakers) needs the AAM loss, whose speaker rows normalise the "
+          "scores: use --loss aam or drop --dev-speakers");
 }
 
 TrainingOptions FineTuneOptions::fine_tune_defaults() {
