@@ -75,6 +75,16 @@ enum class FeatureFlags { kAll, kFilterbank };
 void add_feature_options(CLI::App& command, FeatureOptions& options,
                          FeatureFlags flags = FeatureFlags::kAll);
 void add_jobs_option(CLI::App& command, int& jobs);
+
+// A flag bound to `value`, in --help group `group`, whose default shows in --help.
+template <typename T>
+CLI::Option* add_value(CLI::App& command, const std::string& flag, T& value,
+                       const std::string& description, const std::string& unit, const char* group) {
+  return command.add_option(flag, value, description)
+      ->capture_default_str()
+      ->type_name(unit)
+      ->group(group);
+}
 void add_json_flag(CLI::App& command, bool& json);
 
 // How an input is named in messages and pictures ("-" is standard input).

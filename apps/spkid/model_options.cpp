@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "cli.h"
+
 namespace spkid::cli {
 namespace {
 
@@ -9,15 +11,6 @@ constexpr char kNetworkGroup[] = "Network";
 constexpr char kTrainingGroup[] = "Training";
 constexpr char kAugmentGroup[] = "Augmentation";
 constexpr char kFineTuneGroup[] = "Fine-tuning";
-
-template <typename T>
-CLI::Option* add_value(CLI::App& command, const std::string& flag, T& value,
-                       const std::string& description, const std::string& unit, const char* group) {
-  return command.add_option(flag, value, description)
-      ->capture_default_str()
-      ->type_name(unit)
-      ->group(group);
-}
 
 }  // namespace
 

@@ -12,16 +12,6 @@ constexpr char kVadGroup[] = "Voice activity";
 constexpr char kChunkGroup[] = "Clips";
 constexpr char kFeatureGroup[] = "Features";
 
-// A flag bound to `value` whose default shows in --help.
-template <typename T>
-CLI::Option* add_value(CLI::App& command, const std::string& flag, T& value,
-                       const std::string& description, const std::string& unit, const char* group) {
-  return command.add_option(flag, value, description)
-      ->capture_default_str()
-      ->type_name(unit)
-      ->group(group);
-}
-
 // A flag taking one of `names`, turned into the enum by `parse`.
 template <typename Enum, typename Parse>
 CLI::Option* add_choice(CLI::App& command, const std::string& flag, Enum& value,

@@ -7,6 +7,7 @@
 
 #include "audio/option_check.h"
 #include "spkid/enroll.h"
+#include "spkid/scoring.h"
 #include "spkid/speaker_name.h"
 
 namespace spkid {
@@ -74,20 +75,6 @@ std::string format(const char* pattern, double value) {
 }
 
 // The mean direction of unit-length copies of `vectors`.
-std::vector<double> mean_direction(const std::vector<std::vector<float>>& vectors) {
-  std::vector<double> sum(vectors.front().size(), 0.0);
-  for (const std::vector<float>& v : vectors) {
-    if (v.size() != sum.size()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "embeddings of different sizes cannot be compared: make them with one model");
-    }
-    const double norm = std::sqrt(std::inner_product(v.begin(), v.end(), v.begin(), 0.0));
-    if (norm == 0) continue;
-    for (std::size_t i = 0; i < v.size(); ++i) sum[i] += v[i] / norm;
-  }
-  return sum;
-}
-
 }  // namespace
 
 void EnrollmentQualityOptions::validate() const {
@@ -196,16 +183,11 @@ std::optional<QualityWarning> check_same_voice(const std::string& speaker,
                                                const std::vector<std::vector<float>>& added,
                                                double min_cosine) {
   if (earlier.empty() || added.empty()) return std::nullopt;
-  const std::vector<double> a = mean_direction(earlier);
-  const std::vector<double> b = mean_direction(added);
-  if (a.size() != b.size()) {
+  if (earlier.front().size() != added.front().size()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "embeddings of different sizes cannot be compared: make them with one model");
   }
-  const double dot = std::inner_product(a.begin(), a.end(), b.begin(), 0.0);
-  const double norms = std::sqrt(std::inner_product(a.begin(), a.end(), a.begin(), 0.0) *
-                                 std::inner_product(b.begin(), b.end(), b.begin(), 0.0));
-  const double cosine = norms > 0 ? dot / norms : 0.0;
+  const double cosine = cosine_similarity(mean_embedding(earlier), mean_embedding(added));
   if (cosine >= min_cosine) return std::nullopt;
   return QualityWarning{QualityIssue::kDifferentVoice,
                         "this sounds like a different person than " + quote_speaker_name(speaker) +

@@ -1,22 +1,29 @@
 #include <cairo.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <functional>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "cairo_canvas.h"
 #include "spkid/audio.h"
 #include "spkid/error.h"
 #include "spkid/spectrogram_image.h"
 
 namespace spkid {
 namespace {
+
+using detail::Cairo;
+using detail::check_cairo;
+using detail::draw_text;
+using detail::draw_upward_text;
+using detail::encode_png;
+using detail::make_image_surface;
+using detail::Surface;
+using detail::write_png;
 
 // Viridis (matplotlib's table, CC0), every 15th of its 256 entries: interpolating linearly
 // between them stays within 5/255 of the full table.
@@ -46,18 +53,8 @@ constexpr double kTickLengthPx = 5;
 constexpr double kTextGray = 0.13;
 constexpr double kAxisGray = 0.3;
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr double kDbPerNeper = 4.342944819032518;  // 10 / ln(10): ln(power) to dB
 constexpr float kMagnitudeFloor = 1e-10f;          // keeps log10 finite on digital silence
-
-struct SurfaceDeleter {
-  void operator()(cairo_surface_t* surface) const { cairo_surface_destroy(surface); }
-};
-using Surface = std::unique_ptr<cairo_surface_t, SurfaceDeleter>;
-struct CairoDeleter {
-  void operator()(cairo_t* cr) const { cairo_destroy(cr); }
-};
-using Cairo = std::unique_ptr<cairo_t, CairoDeleter>;
 
 struct Rect {
   double x = 0;
@@ -67,20 +64,6 @@ struct Rect {
   double right() const { return x + width; }
   double bottom() const { return y + height; }
 };
-
-void check_cairo(cairo_status_t status, const char* what) {
-  if (status != CAIRO_STATUS_SUCCESS) {
-    throw Error(ErrorCode::kInternal, std::string("cairo failed to ") + what + ": " +
-                                          cairo_status_to_string(status) +
-                                          "; try a smaller --width/--height, else report it");
-  }
-}
-
-Surface make_image_surface(int width, int height) {
-  Surface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
-  check_cairo(cairo_surface_status(surface.get()), "create an image");
-  return surface;
-}
 
 // Values in dB relative to the loudest (so <= 0), one column per frame, row 0 the lowest band.
 struct DbGrid {
@@ -150,25 +133,6 @@ void set_font(cairo_t* cr, double size_px, Weight weight = Weight::kNormal) {
       cr, kFont, CAIRO_FONT_SLANT_NORMAL,
       weight == Weight::kBold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size_px);
-}
-
-// Draws `text` so that the point (align_x, align_y) of its box, each 0 (left/top) to 1
-// (right/bottom), lands on (x, y).
-void draw_text(cairo_t* cr, double x, double y, const std::string& text, double align_x,
-               double align_y) {
-  cairo_text_extents_t extents;
-  cairo_text_extents(cr, text.c_str(), &extents);
-  cairo_move_to(cr, x - extents.x_bearing - align_x * extents.width,
-                y - extents.y_bearing - align_y * extents.height);
-  cairo_show_text(cr, text.c_str());
-}
-
-void draw_vertical_text(cairo_t* cr, double x, double y, const std::string& text) {
-  cairo_save(cr);
-  cairo_translate(cr, x, y);
-  cairo_rotate(cr, -kPi / 2);
-  draw_text(cr, 0, 0, text, 0.5, 0.5);
-  cairo_restore(cr);
 }
 
 struct Ticks {
@@ -248,7 +212,7 @@ void draw_vertical_axis(cairo_t* cr, const Rect& plot, const std::vector<AxisTic
   }
   set_font(cr, kLabelFontPx);
   cairo_set_source_rgb(cr, kTextGray, kTextGray, kTextGray);
-  draw_vertical_text(cr, 16, plot.y + plot.height / 2, title);
+  draw_upward_text(cr, 16, plot.y + plot.height / 2, title, 0.5, 0.5);
 }
 
 void draw_frame(cairo_t* cr, const Rect& area) {
@@ -458,10 +422,6 @@ Surface draw(const Audio& audio, const SpectrogramImageOptions& options) {
   return surface;
 }
 
-cairo_status_t append_to_string(void* closure, const unsigned char* data, unsigned int length) {
-  static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
-  return CAIRO_STATUS_SUCCESS;
-}
 
 }  // namespace
 
@@ -496,22 +456,12 @@ Rgb viridis(double t) noexcept {
 }
 
 std::string render_spectrogram_png(const Audio& audio, const SpectrogramImageOptions& options) {
-  const Surface surface = draw(audio, options);
-  std::string png;
-  check_cairo(cairo_surface_write_to_png_stream(surface.get(), append_to_string, &png),
-              "encode the PNG");
-  return png;
+  return encode_png(draw(audio, options).get());
 }
 
 void write_spectrogram_png(const std::string& path, const Audio& audio,
                            const SpectrogramImageOptions& options) {
-  const Surface surface = draw(audio, options);
-  errno = 0;
-  if (cairo_surface_write_to_png(surface.get(), path.c_str()) != CAIRO_STATUS_SUCCESS) {
-    const std::string reason = errno != 0 ? std::strerror(errno) : "write error";
-    throw Error(ErrorCode::kIo, "cannot write the picture to '" + path + "': " + reason +
-                                    "; check that the directory exists and is writable");
-  }
+  write_png(draw(audio, options).get(), path);
 }
 
 }  // namespace spkid
