@@ -427,11 +427,28 @@ TEST(EvalCommand, PrintsEveryFigureAsJsonAndDrawsTheConfusionMatrix) {
   EXPECT_EQ(big_endian(16), uint32_t(layout.width_px));
   EXPECT_EQ(big_endian(20), uint32_t(layout.height_px));
 
-  // The calibrated copy's default threshold is the open-set EER point.
+  // The calibrated copy's default threshold is where its open-set false accepts are at most the
+  // target (5% unless told): evaluated again, it applies that threshold and keeps to it.
   const SpeakerModel calibrated = SpeakerModel::load(dir.file("calibrated.pt"));
-  EXPECT_DOUBLE_EQ(calibrated.threshold(kScoreThresholdName, 0),
-                   j["open_set"]["eer_threshold"].get<double>());
+  const double threshold = calibrated.threshold(kScoreThresholdName, -1e9);
   EXPECT_TRUE(std::filesystem::exists(dir.file("calibrated.json")));
+  const test::CommandResult again = test::run_command(
+      std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
+      " --open-set --impostors 'imp-*' --json --model " + shell_quote(dir.file("calibrated.pt")));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const nlohmann::json k = nlohmann::json::parse(again.out);
+  EXPECT_DOUBLE_EQ(k["threshold"].get<double>(), threshold);
+  EXPECT_LE(k["open_set"]["false_accept_rate"].get<double>(), 0.05);
+  EXPECT_DOUBLE_EQ(k["top1_accuracy"].get<double>(), j["top1_accuracy"].get<double>());
+
+  // --threshold-rule eer puts it at the open-set EER point instead.
+  const test::CommandResult eer = test::run_command(
+      std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
+      " --open-set --impostors 'imp-*' --json --model " + shell_quote(model) +
+      " --threshold-rule eer --calibrate-into " + shell_quote(dir.file("eer.pt")));
+  ASSERT_EQ(eer.exit_code, 0) << eer.err;
+  EXPECT_DOUBLE_EQ(SpeakerModel::load(dir.file("eer.pt")).threshold(kScoreThresholdName, 0),
+                   j["open_set"]["eer_threshold"].get<double>());
 }
 
 TEST(EvalCommand, ReportsInTextAndRefusesBadUse) {

@@ -88,14 +88,20 @@ void print_json(const DatasetEvaluation& evaluation, const EvalSettings& setting
   print_json_line(object);
 }
 
-// The evaluated model with its score threshold where false accepts equal false rejects here.
-void write_calibrated_model(const DatasetEvaluation& evaluation, const std::string& path) {
+// The evaluated model with its default score threshold calibrated on this evaluation's open-set
+// answers by `calibration` (--threshold-rule, --target-false-accept-rate).
+void write_calibrated_model(const DatasetEvaluation& evaluation,
+                            const CalibrationOptions& calibration, const std::string& path) {
+  const EvaluationResult& r = evaluation.result;
+  const Calibration calibrated =
+      calibrate_threshold(r.open_set_genuine_scores, r.open_set_impostor_scores, calibration);
   SpeakerModel model = SpeakerModel::load(evaluation.model_path);
-  const double threshold = evaluation.result.open_set_eer.threshold;
-  model.set_threshold(kScoreThresholdName, threshold);
+  model.set_threshold(kScoreThresholdName, calibrated.threshold);
   model.save(path);
   write_model_sidecars(model, path);
-  spdlog::info("wrote {} with score threshold {:.3f} (open-set EER point)", path, threshold);
+  spdlog::info("wrote {} with score threshold {:.3f} ({} false accepts, {} false rejects here)",
+               path, calibrated.threshold, percent(calibrated.rates.false_accept_rate),
+               percent(calibrated.rates.false_reject_rate));
 }
 
 int run_eval(EvalSettings& settings, const Context& context) {
@@ -145,7 +151,7 @@ int run_eval(EvalSettings& settings, const Context& context) {
     write_confusion_png(settings.confusion_png, evaluation.result.confusion, picture);
   }
   if (!settings.calibrated_model.empty()) {
-    write_calibrated_model(evaluation, settings.calibrated_model);
+    write_calibrated_model(evaluation, settings.training.calibration, settings.calibrated_model);
   }
   return kExitSuccess;
 }
@@ -198,8 +204,9 @@ Command add_eval_command(CLI::App& parent, const Context& context) {
       ->type_name("FILE");
   command
       ->add_option("--calibrate-into", settings->calibrated_model,
-                   "Write a copy of the evaluated model whose default threshold is this "
-                   "evaluation's open-set EER point (how the shipped model gets its threshold)")
+                   "Write a copy of the evaluated model whose default threshold is calibrated "
+                   "on this evaluation's open-set answers by --threshold-rule (how the shipped "
+                   "model gets its threshold)")
       ->type_name("MODEL")
       ->needs(open_set)
       ->excludes(train);

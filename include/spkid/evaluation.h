@@ -82,6 +82,10 @@ struct EvaluationResult {
   ErrorRates open_set_rates;
   EqualErrorRate open_set_eer;
   DetectionCost open_set_min_dcf;
+  // The answers' scores those figures come from: a threshold calibrated on them
+  // (calibrate_threshold) accepts what they would accept.
+  std::vector<double> open_set_genuine_scores;
+  std::vector<double> open_set_impostor_scores;
 
   bool has_open_set() const { return impostor_clips > 0; }
   // Every figure as one JSON object (confusion counts and per-speaker accuracy included).

@@ -255,10 +255,11 @@ EvaluationResult evaluate_recognizer(const Recognizer& recognizer, const Evaluat
     for (const auto& score : genuine_answers) {
       if (score) lowest = std::min(lowest, *score);
     }
-    std::vector<double> genuine_scores;
+    auto& genuine_scores = result.open_set_genuine_scores;
     for (const auto& score : genuine_answers) genuine_scores.push_back(score.value_or(lowest - 1));
     result.open_set_eer = equal_error_rate(genuine_scores, impostor_answers);
     result.open_set_min_dcf = min_detection_cost(genuine_scores, impostor_answers);
+    result.open_set_impostor_scores = std::move(impostor_answers);
   }
   return result;
 }
