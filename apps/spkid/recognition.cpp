@@ -18,9 +18,9 @@ void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
   command
       .add_option_function<double>(
           "--threshold", [&threshold](double value) { threshold = value; },
-          fmt::format("Lowest score accepted as a speaker's voice (default: the one `spkid train` "
-                      "calibrated, else {:g}); scores are in standard deviations above the "
-                      "closest impostors",
+          fmt::format("Lowest score accepted as a speaker's voice (default: the model's, "
+                      "calibrated by `spkid train` or shipped with the base model, else {:g}); "
+                      "scores are in standard deviations above the closest impostors",
                       kFallbackScoreThreshold))
       ->type_name("SCORE");
 }
