@@ -278,7 +278,8 @@ TEST(EvaluateDataset, ScoresAsThePretrainingCheckAndCountsImpostors) {
   }
   EXPECT_DOUBLE_EQ(check.eer.rate, r.eer.rate);
   EXPECT_DOUBLE_EQ(check.open_set_rates.false_accept_rate, r.open_set_rates.false_accept_rate);
-  EXPECT_DOUBLE_EQ(check.open_set_eer.threshold, r.open_set_eer.threshold);
+  // The two batch the clips differently, which moves a score in its last float bits.
+  EXPECT_NEAR(check.open_set_eer.threshold, r.open_set_eer.threshold, 1e-6);
 }
 
 TEST(EvaluateDataset, HoldsOutEveryThirdSpeakerWithoutAPattern) {

@@ -10,10 +10,13 @@ constexpr int kConvKernel = 3;
 constexpr int kConvPadding = 1;  // every convolution keeps frames x bands
 constexpr int kPoolSize = 2;
 
-// A block whose weights nothing will change: eval mode (fixed batch-norm statistics, no
-// dropout) and no gradient wanted for them.
+// A block whose weights nothing will change: its layers in eval mode (fixed batch-norm
+// statistics, no dropout) and no gradient wanted for them. The layers' own modes count, not the
+// container's: a cloned network's containers come back in training mode.
 bool is_frozen(torch::nn::Sequential& block) {
-  if (block->is_training()) return false;
+  for (const auto& layer : block->children()) {
+    if (layer->is_training()) return false;
+  }
   if (!torch::GradMode::is_enabled()) return true;
   for (const auto& p : block->parameters()) {
     if (p.requires_grad()) return false;
