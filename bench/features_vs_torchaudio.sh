@@ -7,7 +7,10 @@
 # Usage: bench/features_vs_torchaudio.sh [SPKID_BINARY]   (default: build/apps/spkid/spkid)
 # Environment: NUM_FILES (200), SECONDS_PER_FILE (4), SAMPLE_RATE_HZ (of the files: 44100),
 # REPEATS (3; the least times count), SPKID_ARGS (extra `spkid features` options, e.g.
-# "--resample-quality sinc-fastest"), PYTHON (/usr/bin/python3: Debian's, with python3-torchaudio).
+# "--resample-quality sinc-medium"), COMPARE_QUALITY (e.g. sinc-best: also report how far the
+# features are from spkid's made with only `--resample-quality COMPARE_QUALITY`, so give SPKID_ARGS
+# that choose nothing but the resampler), PYTHON (/usr/bin/python3: Debian's, with
+# python3-torchaudio).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 spkid=$(realpath "${1:-$repo/build/apps/spkid/spkid}")
@@ -73,8 +76,10 @@ spkid_1job_run=$(measure "$spkid" -q features --no-vad -j 1 "${spkid_args[@]}" "
   -o "$work/out")
 torch_run=$(measure "$python" "$repo/bench/torchaudio_features.py" -o "$work/out" "${files[@]}")
 
-# Same job, so the features must agree up to the two resamplers' differences.
-agreement=$("$python" - "$work/out_spkid" "$work/out" <<'PY'
+# Mean |a - b| per feature between the .npy files of two directories (same names; the frame
+# counts may differ by one with the resampler).
+mean_abs_diff() {
+  "$python" - "$1" "$2" <<'PY'
 import glob
 import os
 import sys
@@ -90,7 +95,15 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.npy"))):
     diffs.append(np.abs(a[:n] - b[:n]).mean())
 print(f"{np.mean(diffs):.4f}")
 PY
-)
+}
+
+# Same job, so the features must agree up to the two resamplers' differences.
+agreement=$(mean_abs_diff "$work/out_spkid" "$work/out")
+if [[ -n ${COMPARE_QUALITY:-} ]]; then
+  "$spkid" -q features --no-vad --resample-quality "$COMPARE_QUALITY" "${files[@]}" \
+    -o "$work/out_compare" >/dev/null
+  compare_agreement=$(mean_abs_diff "$work/out_spkid" "$work/out_compare")
+fi
 
 audio_s=$(awk -v n="$num_files" -v s="$seconds_per_file" 'BEGIN { print n * s }')
 echo "$num_files files x $seconds_per_file s at $rate_hz Hz ($audio_s s of audio), best of" \
@@ -106,3 +119,6 @@ function row(name, wall, cpu, rss_mb) {
   printf "%-31s %7.3fs %11.0fx %7.3fs %5d MB\n", name, wall, audio / wall, cpu, rss_mb
 }'
 echo "mean |spkid - torchaudio| per feature: $agreement (log-Mel, mean-normalised)"
+if [[ -n ${COMPARE_QUALITY:-} ]]; then
+  echo "mean |spkid - spkid with $COMPARE_QUALITY| per feature: $compare_agreement"
+fi

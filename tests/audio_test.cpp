@@ -1,4 +1,5 @@
-// Decoding, mixing to mono, resampling, and the three ways in: path, memory, standard input.
+// Decoding, mixing to mono, and the three ways in: path, memory, standard input (resampling is
+// in resample_test.cpp).
 #include "spkid/audio.h"
 
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "spkid/error.h"
@@ -24,72 +24,6 @@ using test::TempDir;
 
 constexpr double kToneHz = 1000;
 constexpr double kToneAmplitude = 0.5;
-const double kToneRms = kToneAmplitude / std::sqrt(2.0);
-
-// The middle of a signal, away from the converter's start-up and end effects.
-std::vector<float> middle(const std::vector<float>& samples) {
-  const size_t margin = samples.size() / 10;
-  return {samples.begin() + static_cast<long>(margin), samples.end() - static_cast<long>(margin)};
-}
-
-class ResampleTest : public ::testing::TestWithParam<std::tuple<int, ResampleQuality>> {};
-
-TEST_P(ResampleTest, KeepsToneFrequencyAndLevelAndScalesLength) {
-  const auto [from_hz, quality] = GetParam();
-  const std::vector<float> tone = test::sine(kToneHz, 1.0, from_hz, kToneAmplitude);
-  const std::vector<float> out = resample(tone, from_hz, 16000, quality);
-
-  const double expected_length = static_cast<double>(tone.size()) * 16000 / from_hz;
-  EXPECT_NEAR(static_cast<double>(out.size()), expected_length, 2.0);
-  EXPECT_NEAR(test::tone_frequency_hz(middle(out), 16000), kToneHz, 1.0);
-  EXPECT_NEAR(test::rms(middle(out)), kToneRms, 0.05 * kToneRms);
-}
-
-INSTANTIATE_TEST_SUITE_P(RatesAndQualities, ResampleTest,
-                         ::testing::Combine(::testing::Values(8000, 22050, 44100, 48000),
-                                            ::testing::Values(ResampleQuality::kSincBest,
-                                                              ResampleQuality::kSincMedium,
-                                                              ResampleQuality::kSincFastest,
-                                                              ResampleQuality::kZeroOrderHold,
-                                                              ResampleQuality::kLinear)),
-                         [](const auto& info) {
-                           std::string name = std::to_string(std::get<0>(info.param)) + "Hz_" +
-                                              resample_quality_name(std::get<1>(info.param));
-                           for (char& c : name) {
-                             if (c == '-') c = '_';
-                           }
-                           return name;
-                         });
-
-TEST(Resample, SameRateGivesTheInput) {
-  const std::vector<float> tone = test::sine(kToneHz, 0.1, 16000);
-  EXPECT_EQ(resample(tone, 16000, 16000), tone);
-}
-
-TEST(Resample, RefusesRatesItCannotConvert) {
-  const std::vector<float> tone = test::sine(kToneHz, 0.1, 16000);
-  for (const auto& [from_hz, to_hz] :
-       {std::pair{0, 16000}, std::pair{16000, -1}, std::pair{16000, 16000 * 300}}) {
-    const std::optional<Error> error = test::thrown_error([&] { resample(tone, from_hz, to_hz); });
-    ASSERT_TRUE(error.has_value()) << from_hz << " -> " << to_hz << " was accepted";
-    EXPECT_EQ(error->code(), ErrorCode::kInvalidArgument);
-    EXPECT_NE(std::string(error->what()).find(std::to_string(to_hz)), std::string::npos);
-  }
-}
-
-TEST(ResampleQualityNames, RoundTripAndRefuseUnknown) {
-  for (ResampleQuality quality :
-       {ResampleQuality::kSincBest, ResampleQuality::kSincMedium, ResampleQuality::kSincFastest,
-        ResampleQuality::kZeroOrderHold, ResampleQuality::kLinear}) {
-    EXPECT_EQ(parse_resample_quality(resample_quality_name(quality)), quality);
-  }
-  const std::optional<Error> error =
-      test::thrown_error([] { parse_resample_quality("sinc-superb"); });
-  ASSERT_TRUE(error.has_value()) << "an unknown name was accepted";
-  EXPECT_EQ(error->code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(std::string(error->what()).find("sinc-superb"), std::string::npos);
-  EXPECT_NE(std::string(error->what()).find("sinc-medium"), std::string::npos);
-}
 
 TEST(MixToMono, AveragesTheChannels) {
   const std::vector<float> stereo = {0.5f, -0.25f, 1.0f, 0.0f, -0.5f, -0.5f};
@@ -136,21 +70,6 @@ TEST(LoadAudio, MonoFileAtTheTargetRateKeepsItsSamples) {
   for (size_t i = 0; i < tone.size(); ++i) {
     ASSERT_NEAR(audio.samples[i], tone[i], 1.0 / 32768) << "sample " << i;
   }
-}
-
-TEST(LoadAudio, ResamplesToTheRateAskedFor) {
-  TempDir dir;
-  const std::string path = dir.file("tone.flac");
-  test::write_audio(path, test::sine(kToneHz, 1.0, 44100, kToneAmplitude), 44100);
-  AudioOptions options;
-  options.sample_rate_hz = 8000;
-  options.resample_quality = ResampleQuality::kSincFastest;
-
-  const Audio audio = load_audio(path, options);
-  EXPECT_EQ(audio.sample_rate_hz, 8000);
-  EXPECT_EQ(audio.source.sample_rate_hz, 44100);
-  EXPECT_NEAR(audio.duration_seconds(), 1.0, 1e-3);
-  EXPECT_NEAR(test::tone_frequency_hz(middle(audio.samples), 8000), kToneHz, 1.0);
 }
 
 TEST(ProbeAudio, ReadsTheHeaderOnly) {

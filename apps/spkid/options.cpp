@@ -32,14 +32,12 @@ void add_audio_options(CLI::App& command, AudioOptions& options) {
   add_value(command, "--sample-rate", options.sample_rate_hz,
             "Every input is resampled to this rate", "HZ", kAudioGroup);
   std::vector<std::string> qualities;
-  for (ResampleQuality quality :
-       {ResampleQuality::kSincBest, ResampleQuality::kSincMedium, ResampleQuality::kSincFastest,
-        ResampleQuality::kZeroOrderHold, ResampleQuality::kLinear}) {
+  for (ResampleQuality quality : resample_qualities()) {
     qualities.emplace_back(resample_quality_name(quality));
   }
   add_choice(command, "--resample-quality", options.resample_quality, qualities,
              resample_quality_name(options.resample_quality), parse_resample_quality,
-             "libsamplerate converter, best first", kAudioGroup);
+             "libsoxr, then libsamplerate converters, best first", kAudioGroup);
   add_value(command, "--min-seconds", options.min_seconds, "Shorter inputs are refused", "S",
             kAudioGroup);
   add_value(command, "--max-seconds", options.max_seconds,

@@ -8,16 +8,31 @@
 
 namespace spkid {
 
-// libsamplerate's converters, best quality first.
-enum class ResampleQuality { kSincBest, kSincMedium, kSincFastest, kZeroOrderHold, kLinear };
+// Resamplers: libsoxr's polyphase filters (SIMD), then libsamplerate's converters, each family
+// best quality first.
+enum class ResampleQuality {
+  kSoxrVeryHigh,
+  kSoxrHigh,
+  kSincBest,
+  kSincMedium,
+  kSincFastest,
+  kZeroOrderHold,
+  kLinear
+};
+// ~30x faster than sinc-medium, and flat to 91% of the new Nyquist frequency (sinc-medium is
+// 0.3 dB down at 7 kHz of 8).
+constexpr ResampleQuality kDefaultResampleQuality = ResampleQuality::kSoxrHigh;
 
+// Every quality, in the order of the enum.
+const std::vector<ResampleQuality>& resample_qualities();
 const char* resample_quality_name(ResampleQuality quality) noexcept;
-// Parses "sinc-best", "sinc-medium", "sinc-fastest", "zero-order-hold", "linear".
+// Parses "soxr-vhq", "soxr-hq", "sinc-best", "sinc-medium", "sinc-fastest", "zero-order-hold",
+// "linear".
 ResampleQuality parse_resample_quality(const std::string& name);
 
 struct AudioOptions {
   int sample_rate_hz = 16000;  // every file is resampled to this rate
-  ResampleQuality resample_quality = ResampleQuality::kSincMedium;
+  ResampleQuality resample_quality = kDefaultResampleQuality;
   double min_seconds = 0.1;   // shorter input is refused (kAudioTooShort)
   double max_seconds = 3600;  // longer input is refused before it is decoded (kAudioTooLong)
 
@@ -65,10 +80,11 @@ Audio load_audio(const std::string& path, const AudioOptions& options = {});
 Audio decode_audio(const void* data, std::size_t size, const AudioOptions& options = {},
                    const std::string& name = "<memory>");
 
-// Resamples mono samples with libsamplerate; returns a copy of the input when the rates are
-// equal. Throws Error(kInvalidArgument) for rates that are not positive or more than 256x apart.
+// Resamples mono samples to size * to_hz / from_hz samples, rounded by libsoxr, within one by
+// libsamplerate; returns a copy of the input when the rates are equal. Throws
+// Error(kInvalidArgument) for rates that are not positive or more than 256x apart.
 std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz,
-                            ResampleQuality quality = ResampleQuality::kSincMedium);
+                            ResampleQuality quality = kDefaultResampleQuality);
 
 // Averages interleaved channels into one.
 std::vector<float> mix_to_mono(const float* interleaved, int64_t frames, int channels);

@@ -367,7 +367,7 @@ Audio decode(const SoundFile& file, const AudioOptions& options) {
       audio.samples = resample(mono, audio.source.sample_rate_hz, options.sample_rate_hz,
                                options.resample_quality);
     } catch (const Error& error) {
-      // The options are valid, so the file's own rate is what libsamplerate refused.
+      // The options are valid, so the file's own rate is what resample() refused.
       if (error.code() != ErrorCode::kInvalidArgument) throw;
       throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
     }

@@ -90,7 +90,7 @@ std::vector<float> Augmenter::crop(const std::vector<float>& speech, long num_sa
     const int source_rate_hz = static_cast<int>(std::lround(sample_rate_hz_ * factor));
     const long source_samples = std::lround(double(num_samples) * source_rate_hz / sample_rate_hz_);
     const auto source = take_crop(speech, uniform_index(rng, size), source_samples);
-    out = resample(source, source_rate_hz, sample_rate_hz_, ResampleQuality::kSincFastest);
+    out = resample(source, source_rate_hz, sample_rate_hz_);
     out.resize(static_cast<size_t>(num_samples), 0.0f);  // rounding may leave a sample either way
   } else {
     out = take_crop(speech, uniform_index(rng, size), num_samples);
