@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "decoded_png.h"
 #include "spkid/features.h"
 #include "spkid/npy.h"
 #include "synth.h"
@@ -46,12 +47,7 @@ void expect_one_error_line(const CommandResult& result, const std::string& menti
   EXPECT_NE(err[0].find(mentions), std::string::npos) << err[0];
 }
 
-uint32_t big_endian_u32(const std::string& bytes, std::size_t at) {
-  uint32_t value = 0;
-  for (std::size_t i = at; i < at + 4; ++i)
-    value = value << 8 | static_cast<unsigned char>(bytes[i]);
-  return value;
-}
+using test::big_endian_u32;
 
 // Audio files shared by the tests, made once.
 class CliTest : public testing::Test {

@@ -1,6 +1,5 @@
 #include "spkid/confusion_image.h"
 
-#include <cairo.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -8,47 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "decoded_png.h"
 #include "spkid/error.h"
 #include "synth.h"
 
 namespace spkid {
 namespace {
 
-// The PNG decoded back to pixels.
-class DecodedPng {
- public:
-  explicit DecodedPng(const std::string& png) : bytes_(png) {
-    surface_ = cairo_image_surface_create_from_png_stream(&DecodedPng::read, this);
-    cairo_surface_flush(surface_);
-  }
-  ~DecodedPng() { cairo_surface_destroy(surface_); }
-  DecodedPng(const DecodedPng&) = delete;
-  DecodedPng& operator=(const DecodedPng&) = delete;
-
-  bool ok() const { return cairo_surface_status(surface_) == CAIRO_STATUS_SUCCESS; }
-  int width() const { return cairo_image_surface_get_width(surface_); }
-  int height() const { return cairo_image_surface_get_height(surface_); }
-  Rgb at(int x, int y) const {
-    const unsigned char* row = cairo_image_surface_get_data(surface_) +
-                               static_cast<long>(y) * cairo_image_surface_get_stride(surface_);
-    uint32_t pixel;
-    std::memcpy(&pixel, row + 4 * x, sizeof(pixel));
-    return {static_cast<uint8_t>(pixel >> 16), static_cast<uint8_t>(pixel >> 8),
-            static_cast<uint8_t>(pixel)};
-  }
-
- private:
-  static cairo_status_t read(void* closure, unsigned char* data, unsigned int length) {
-    auto* self = static_cast<DecodedPng*>(closure);
-    if (self->offset_ + length > self->bytes_.size()) return CAIRO_STATUS_READ_ERROR;
-    std::memcpy(data, self->bytes_.data() + self->offset_, length);
-    self->offset_ += length;
-    return CAIRO_STATUS_SUCCESS;
-  }
-  const std::string& bytes_;
-  std::size_t offset_ = 0;
-  cairo_surface_t* surface_ = nullptr;
-};
+using test::DecodedPng;
 
 bool same_colour(Rgb a, Rgb b) { return a.red == b.red && a.green == b.green && a.blue == b.blue; }
 

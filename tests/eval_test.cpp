@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "decoded_png.h"
 #include "spkid/confusion_image.h"
 #include "spkid/dataset_evaluation.h"
 #include "spkid/error.h"
@@ -417,16 +418,11 @@ TEST(EvalCommand, PrintsEveryFigureAsJsonAndDrawsTheConfusionMatrix) {
   const std::string png = test::read_text(dir.file("c.png"));
   ASSERT_GT(png.size(), 24u);
   ASSERT_EQ(png.substr(0, 8), "\x89PNG\r\n\x1a\n");
-  const auto big_endian = [&png](size_t at) {
-    uint32_t value = 0;
-    for (size_t i = at; i < at + 4; ++i) value = value << 8 | static_cast<unsigned char>(png[i]);
-    return value;
-  };
   ConfusionImageOptions picture;
   picture.title = "spkid eval data";
   const ConfusionImageLayout layout = confusion_image_layout(confusion, picture);
-  EXPECT_EQ(big_endian(16), uint32_t(layout.width_px));
-  EXPECT_EQ(big_endian(20), uint32_t(layout.height_px));
+  EXPECT_EQ(test::big_endian_u32(png, 16), uint32_t(layout.width_px));
+  EXPECT_EQ(test::big_endian_u32(png, 20), uint32_t(layout.height_px));
 
   // The calibrated copy's default threshold is where its open-set false accepts are at most the
   // target (5% unless told): evaluated again, it applies that threshold and keeps to it.

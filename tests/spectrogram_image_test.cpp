@@ -1,6 +1,5 @@
 #include "spkid/spectrogram_image.h"
 
-#include <cairo.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "decoded_png.h"
 #include "spkid/audio.h"
 #include "spkid/error.h"
 #include "synth.h"
@@ -34,74 +34,28 @@ SpectrogramImageOptions picture(SpectrogramKind kind, int width_px = 640, int he
   return options;
 }
 
-uint32_t big_endian_u32(const std::string& bytes, std::size_t at) {
-  uint32_t value = 0;
-  for (std::size_t i = at; i < at + 4; ++i)
-    value = value << 8 | static_cast<unsigned char>(bytes[i]);
-  return value;
+using test::big_endian_u32;
+using test::DecodedPng;
+
+// In column x, the row whose colour is nearest `colour`, and how near (squared RGB distance).
+std::pair<int, int> nearest_in_column(const DecodedPng& decoded, int x, Rgb colour) {
+  std::pair<int, int> best{-1, std::numeric_limits<int>::max()};
+  for (int y = 0; y < decoded.height(); ++y) {
+    const Rgb pixel = decoded.at(x, y);
+    const int dr = pixel.red - colour.red, dg = pixel.green - colour.green,
+              db = pixel.blue - colour.blue;
+    const int distance = dr * dr + dg * dg + db * db;
+    if (distance < best.second) best = {y, distance};
+  }
+  return best;
 }
-
-// The PNG decoded back to pixels, to look at where the picture puts things.
-class DecodedPng {
- public:
-  explicit DecodedPng(const std::string& png) {
-    Reader reader{png, 0};
-    surface_ = cairo_image_surface_create_from_png_stream(&Reader::read, &reader);
-    if (cairo_surface_status(surface_) != CAIRO_STATUS_SUCCESS) {
-      ADD_FAILURE() << "cairo cannot decode the PNG";
-      return;
-    }
-    cairo_surface_flush(surface_);
-  }
-  ~DecodedPng() { cairo_surface_destroy(surface_); }
-  DecodedPng(const DecodedPng&) = delete;
-  DecodedPng& operator=(const DecodedPng&) = delete;
-
-  int width() const { return cairo_image_surface_get_width(surface_); }
-  int height() const { return cairo_image_surface_get_height(surface_); }
-  Rgb at(int x, int y) const {
-    const unsigned char* row = cairo_image_surface_get_data(surface_) +
-                               static_cast<long>(y) * cairo_image_surface_get_stride(surface_);
-    uint32_t pixel;
-    std::memcpy(&pixel, row + 4 * x, sizeof(pixel));
-    return {static_cast<uint8_t>(pixel >> 16), static_cast<uint8_t>(pixel >> 8),
-            static_cast<uint8_t>(pixel)};
-  }
-
-  // In column x, the row whose colour is nearest `colour`, and how near (squared RGB distance).
-  std::pair<int, int> nearest_in_column(int x, Rgb colour) const {
-    std::pair<int, int> best{-1, std::numeric_limits<int>::max()};
-    for (int y = 0; y < height(); ++y) {
-      const Rgb pixel = at(x, y);
-      const int dr = pixel.red - colour.red, dg = pixel.green - colour.green,
-                db = pixel.blue - colour.blue;
-      const int distance = dr * dr + dg * dg + db * db;
-      if (distance < best.second) best = {y, distance};
-    }
-    return best;
-  }
-
- private:
-  struct Reader {
-    const std::string& bytes;
-    std::size_t offset;
-    static cairo_status_t read(void* closure, unsigned char* data, unsigned int length) {
-      auto* reader = static_cast<Reader*>(closure);
-      if (reader->offset + length > reader->bytes.size()) return CAIRO_STATUS_READ_ERROR;
-      std::memcpy(data, reader->bytes.data() + reader->offset, length);
-      reader->offset += length;
-      return CAIRO_STATUS_SUCCESS;
-    }
-  };
-  cairo_surface_t* surface_ = nullptr;
-};
 
 // Height in the picture (row) of the brightest colour of a steady tone, mid-recording.
 int loudest_row_of_tone(double freq_hz, SpectrogramKind kind) {
   const std::string png =
       render_spectrogram_png(make_audio(test::sine(freq_hz, 2.0, kRate)), picture(kind));
   const DecodedPng decoded(png);
-  return decoded.nearest_in_column(decoded.width() / 2, viridis(1)).first;
+  return nearest_in_column(decoded, decoded.width() / 2, viridis(1)).first;
 }
 
 TEST(Viridis, EndpointsAreThePublishedColours) {
@@ -161,8 +115,8 @@ TEST(SpectrogramImage, TimeRunsLeftToRight) {
       make_audio(test::concat({test::silence(1.0, kRate), test::sine(1000, 1.0, kRate)}));
   const DecodedPng decoded(render_spectrogram_png(audio, picture(SpectrogramKind::kLogMel)));
   const int silent_distance =
-      decoded.nearest_in_column(decoded.width() * 3 / 10, viridis(1)).second;
-  const int tone_distance = decoded.nearest_in_column(decoded.width() * 7 / 10, viridis(1)).second;
+      nearest_in_column(decoded, decoded.width() * 3 / 10, viridis(1)).second;
+  const int tone_distance = nearest_in_column(decoded, decoded.width() * 7 / 10, viridis(1)).second;
   EXPECT_LT(tone_distance, 300);
   EXPECT_GT(silent_distance, 10000);
 }
