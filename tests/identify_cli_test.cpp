@@ -169,6 +169,7 @@ TEST_F(IdentifyCli, NamesEnrolledVoicesBeforeAndAfterTrainAndAnUnseenVoiceUnknow
   EXPECT_EQ(summary[0]["speakers"], (std::vector<std::string>{"alice", "bob", "carol"}));
   EXPECT_GE(summary[0]["epochs"].get<int>(), 1);
   EXPECT_TRUE(summary[0]["threshold"].is_number());
+  EXPECT_LE(summary[0]["threshold"].get<double>(), summary[0]["base_threshold"].get<double>());
   EXPECT_TRUE(std::filesystem::is_regular_file(summary[0]["model"].get<std::string>()));
   const test::CommandResult listed = spkid("list --json");
   ASSERT_EQ(listed.exit_code, 0) << listed.err;

@@ -110,6 +110,37 @@ TEST_F(RecognizerTest, ClassifierRowsStandForTheSpeakersTheModelWasTrainedOn) {
   EXPECT_EQ(id.speaker, "carol");
 }
 
+TEST_F(RecognizerTest, OneModelNamesAndAnotherScoresTheAnswer) {
+  // The naming model is given alice's and bob's vectors swapped; the scoring model the true ones.
+  const auto alice = embedding_of(kAlice, 1);
+  const auto bob = embedding_of(kBob, 2);
+  const Recognizer recognizer(model_.clone(), {{"alice", {bob}}, {"bob", {alice}}}, model_.clone(),
+                              {{"alice", {alice}}, {"bob", {bob}}});
+  const Recognizer scorer_alone(model_.clone(), {{"alice", {alice}}, {"bob", {bob}}}, false);
+
+  ChunkedSpeech speech;
+  speech.chunks.push_back(features_of(kAlice, 3, 1));
+  const Identification truth = scorer_alone.identify(speech, -100, 2);
+  ASSERT_EQ(truth.speaker, "alice");
+  // The name is the naming model's; its score is the scoring model's score of that name.
+  const Identification id = recognizer.identify(speech, -100, 2);
+  EXPECT_EQ(id.speaker, "bob");
+  ASSERT_EQ(id.top.size(), 2u);
+  EXPECT_DOUBLE_EQ(id.score, truth.top[1].score);
+  EXPECT_EQ(id.top[1].speaker, "alice");
+  EXPECT_DOUBLE_EQ(id.top[1].score, truth.score);
+  // The scoring model's score decides known or unknown, and verification is scored by it too.
+  EXPECT_FALSE(recognizer.identify(speech, truth.top[1].score + 0.01).known);
+  EXPECT_DOUBLE_EQ(recognizer.verify(speech, "alice", 0).score, truth.score);
+
+  // Both models must be given the same speakers.
+  EXPECT_EQ(thrown_error([&] {
+              Recognizer(model_.clone(), {{"alice", {alice}}}, model_.clone(),
+                         {{"alice", {alice}}, {"bob", {bob}}});
+            })->code(),
+            ErrorCode::kInvalidArgument);
+}
+
 TEST_F(RecognizerTest, RefusesNobodyEnrolledAndMismatchedEmbeddings) {
   EXPECT_EQ(thrown_error([&] { Recognizer(model_.clone(), {}, false); })->code(),
             ErrorCode::kInvalidArgument);
@@ -206,18 +237,42 @@ TEST(TrainSpeakers, MakesACurrentClassifierAndKeepsTheBaseForNextTime) {
   const SpeakerModel trained = SpeakerModel::load(result.model.path);
   EXPECT_EQ(trained.labels(), result.speakers);
   EXPECT_DOUBLE_EQ(trained.threshold(kScoreThresholdName, -1), result.calibration.threshold);
+  // The threshold starts at the base model's (the tiny one has none: the fallback) and comes
+  // down only as far as rejecting no more than the allowed share of held-out genuine clips.
+  EXPECT_DOUBLE_EQ(result.base_threshold, kFallbackScoreThreshold);
+  EXPECT_LE(result.calibration.threshold, result.base_threshold);
+  if (result.calibration.threshold < result.base_threshold) {
+    EXPECT_LE(result.calibration.rates.false_reject_rate, options.max_false_reject_rate);
+  }
   // Fine-tuning kept the pretraining speakers as the cohort.
   EXPECT_EQ(trained.cohort().size(), SpeakerModel::load(test::tiny_base_model()).labels().size());
 
-  // Identification now goes through the classifier's rows, and names each voice.
+  // Identification now names through the classifier's rows, and names each voice; the base
+  // model scores, exactly as it scores before any train.
   const Recognizer recognizer = Recognizer::from_store(store);
   EXPECT_EQ(recognizer.classifier_speakers(), result.speakers);
+  EXPECT_DOUBLE_EQ(recognizer.default_threshold(), result.calibration.threshold);
+  const ModelRecord base_record = classifier_base_model(store, trained);
+  EXPECT_EQ(base_record.id, store_base_model(store).id);
+  SpeakerModel base = SpeakerModel::load(base_record.path);
+  const auto base_embeddings = enrolled_embeddings(store, base, base_record.id);
+  const Recognizer untrained(std::move(base), base_embeddings, false);
   Audio audio;
   audio.sample_rate_hz = kRate;
   for (const auto& [name, voice] : {std::pair{"alice", kAlice}, {"bob", kBob}, {"carol", kCarol}}) {
     audio.samples = test::speech_like(voice, 4, kRate, 99);
-    EXPECT_EQ(recognizer.identify(recognizer.chunk_speech(audio), -100).top.front().speaker, name);
+    const ChunkedSpeech speech = recognizer.chunk_speech(audio);
+    const Identification id = recognizer.identify(speech, -100);
+    EXPECT_EQ(id.top.front().speaker, name);
+    EXPECT_NEAR(id.score, untrained.verify(speech, name, 0).score, 1e-9) << name;
   }
+
+  // A classifier whose base model the store does not hold cannot be scored: train again.
+  SpeakerModel orphan = trained.clone();
+  orphan.set_provenance_json(R"({"base_model": "gone.pt"})");
+  const Error orphaned = *thrown_error([&] { classifier_base_model(store, orphan); });
+  EXPECT_EQ(orphaned.code(), ErrorCode::kModel);
+  EXPECT_NE(std::string(orphaned.what()).find("train again"), std::string::npos);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct EvalSettings {
   SpeakerTrainingOptions training;
   std::string confusion_png;
   std::string calibrated_model;
+  CalibrationOptions calibration{ThresholdRule::kFalseAcceptRate, 0.02};
   bool json = false;
 };
 
@@ -106,6 +107,7 @@ void write_calibrated_model(const DatasetEvaluation& evaluation,
 
 int run_eval(EvalSettings& settings, const Context& context) {
   if (settings.train) settings.options.training = settings.training;
+  settings.calibration.validate();
   const auto start = std::chrono::steady_clock::now();
 
   std::optional<ProgressBar> progress;
@@ -151,7 +153,7 @@ int run_eval(EvalSettings& settings, const Context& context) {
     write_confusion_png(settings.confusion_png, evaluation.result.confusion, picture);
   }
   if (!settings.calibrated_model.empty()) {
-    write_calibrated_model(evaluation, settings.training.calibration, settings.calibrated_model);
+    write_calibrated_model(evaluation, settings.calibration, settings.calibrated_model);
   }
   return kExitSuccess;
 }
@@ -210,6 +212,23 @@ Command add_eval_command(CLI::App& parent, const Context& context) {
       ->type_name("MODEL")
       ->needs(open_set)
       ->excludes(train);
+  command
+      ->add_option_function<std::string>(
+          "--threshold-rule",
+          [settings](const std::string& rule) {
+            settings->calibration.rule =
+                rule == "eer" ? ThresholdRule::kEqualErrorRate : ThresholdRule::kFalseAcceptRate;
+          },
+          "With --calibrate-into. far: the lowest threshold keeping impostors' false accepts "
+          "at the target; eer: where false accepts equal false rejects")
+      ->check(CLI::IsMember({"far", "eer"}))
+      ->default_str("far")
+      ->type_name("RULE");
+  command
+      ->add_option("--target-false-accept-rate", settings->calibration.target_false_accept_rate,
+                   "With --calibrate-into and the far rule: the share of impostor clips accepted")
+      ->capture_default_str()
+      ->type_name("P");
   add_jobs_option(*command, settings->options.threads);
   add_recognition_options(*command, settings->options.recognition);
   command->footer(

@@ -36,6 +36,7 @@ void print_summary(const SpeakerTrainingResult& result, bool json) {
                      {"best_epoch", result.best_epoch},
                      {"val_accuracy", result.val_accuracy},
                      {"threshold", result.calibration.threshold},
+                     {"base_threshold", result.base_threshold},
                      {"false_accept_rate", rates.false_accept_rate},
                      {"false_reject_rate", rates.false_reject_rate},
                      {"seconds", result.seconds}});
@@ -45,16 +46,19 @@ void print_summary(const SpeakerTrainingResult& result, bool json) {
       "trained a classifier of {} speakers ({}) in {:.1f} s\n"
       "epochs:             {} (best: {})\n"
       "held-out accuracy:  {}\n"
-      "threshold:          {:.2f} (on held-out clips: {} false accepts, {} false rejects)\n"
+      "threshold:          {:.2f} ({}; on held-out clips: {} accepted as another enrolled "
+      "speaker, {} rejected)\n"
       "model:              {}\n",
       result.speakers.size(), joined(result.speakers), result.seconds, result.epochs_done,
       result.best_epoch, percent(result.val_accuracy), result.calibration.threshold,
+      result.calibration.threshold < result.base_threshold
+          ? fmt::format("lowered from the base model's {:.2f}", result.base_threshold)
+          : std::string("the base model's"),
       percent(rates.false_accept_rate), percent(rates.false_reject_rate), result.model.path);
 }
 
 int run_train(const TrainSettings& settings, const Context& context) {
   settings.options.fine_tune.validate();
-  settings.options.calibration.validate();
   Store store = Store::open(context.store_dir, StoreAccess::kWrite);
 
   // One bar over every step of every epoch, made once the step count is known; early stopping
@@ -94,13 +98,16 @@ Command add_train_command(CLI::App& parent, const Context& context) {
       "train", "Fine-tune a classifier of the enrolled speakers and make it the store's model");
   command->add_flag("--json", settings->json,
                     "The summary as one JSON object: model, speakers, epochs, best_epoch, "
-                    "val_accuracy, threshold, false_accept_rate, false_reject_rate, seconds");
+                    "val_accuracy, threshold, base_threshold, false_accept_rate, false_reject_rate, "
+                    "seconds");
   add_speaker_training_options(*command, settings->options);
   command->footer(
       "Transfer learning from the store's base model: a new head for the enrolled speakers,\n"
       "started from their enrollment clips, trained on their stored speech with augmentation;\n"
-      "the end of each speaker's speech is held out to stop early and to calibrate the\n"
-      "threshold. Needs at least two enrolled speakers. The new model becomes current only when\n"
+      "the end of each speaker's speech is held out to stop early and to check the threshold.\n"
+      "The base model keeps scoring answers, so its threshold holds, lowered only where it would\n"
+      "reject more than --max-false-reject-rate of the held-out clips. Needs at least two\n"
+      "enrolled speakers. The new model becomes current only when\n"
       "training succeeds; speakers enrolled later are identified by their clips until the next\n"
       "train.\n\n"
       "Examples:\n"

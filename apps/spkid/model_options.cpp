@@ -105,24 +105,10 @@ void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& opt
                   "Folder of background-noise recordings mixed into training crops")
       ->type_name("DIR")
       ->group(kFineTuneGroup);
-  command
-      .add_option_function<std::string>(
-          "--threshold-rule",
-          [&options](const std::string& rule) {
-            options.calibration.rule =
-                rule == "eer" ? ThresholdRule::kEqualErrorRate : ThresholdRule::kFalseAcceptRate;
-          },
-          "far: the lowest threshold keeping held-out false accepts at the target; eer: where "
-          "held-out false accepts equal false rejects")
-      ->check(CLI::IsMember({"far", "eer"}))
-      ->default_str("far")
-      ->type_name("RULE")
-      ->group(kFineTuneGroup);
-  add_value(command, "--target-false-accept-rate", options.calibration.target_false_accept_rate,
-            "The threshold is set where this share of held-out impostor trials is accepted", "P",
-            kFineTuneGroup);
   add_value(command, "--max-false-reject-rate", options.max_false_reject_rate,
-            "Lower the threshold when it would reject more than this share of held-out genuine trials", "P",
+            "Lower the base model's threshold when it would reject more than this share of "
+            "held-out genuine trials",
+            "P",
             kFineTuneGroup);
   add_training_options(command, fine_tune.training);
   add_augment_options(command, fine_tune.training.augment);

@@ -2,16 +2,24 @@
 // store, and `train`, which fine-tunes a classifier of those speakers. Both use the store's
 // current speaker model; a store without one starts from the shipped base model.
 //
-// One scoring mechanism serves every case. Each enrolled speaker has a *speaker vector* in the
-// model's embedding space: the fine-tuned classifier's row for the speakers the current model was
-// trained on, the centroid of their enrollment clips' embeddings otherwise (before any train, and
-// for speakers enrolled since). A file's speech is cut into chunks; each chunk's posteriors are
-// the softmax of its scaled cosines with every speaker vector (for a trained model and no new
-// speakers this is exactly the fine-tuned classifier's output), and the file's posteriors are
-// their mean (combine_posteriors). The speaker with the highest posterior is the answer when its
-// *score* reaches the threshold; the score is the cosine of the file's mean embedding with that
-// speaker's vector, AS-normalised against the model's cohort of pretraining speakers, so one
-// threshold means the same for every speaker and every file length.
+// One scoring mechanism serves every case, with two roles for models: one *names* the speaker,
+// one *scores* the answer. Before any train both are the base model; after train the fine-tuned
+// classifier names and the base model it was made from scores.
+//
+// Naming: each enrolled speaker has a *speaker vector* in the naming model's embedding space:
+// the fine-tuned classifier's row for the speakers it was trained on, the centroid of their
+// enrollment clips' embeddings otherwise (before any train, and for speakers enrolled since). A
+// file's speech is cut into chunks; each chunk's posteriors are the softmax of its scaled cosines
+// with every speaker vector (for a trained model and no new speakers this is exactly the
+// fine-tuned classifier's output), and the file's posteriors are their mean
+// (combine_posteriors). The speaker with the highest posterior is the answer.
+//
+// Scoring: the answer is accepted when its *score* reaches the threshold. The score is the cosine
+// of the file's mean embedding by the scoring model with the speaker's enrollment centroid in
+// that model, AS-normalised against the model's cohort of pretraining speakers, so one threshold
+// means the same for every speaker and every file length. The base model scores even after train
+// because fine-tuning moves the embeddings away from the space its cohort describes: what makes
+// a classifier name the enrolled speakers better makes its own scores tell strangers apart worse.
 #pragma once
 
 #include <cstddef>
@@ -56,11 +64,17 @@ ModelRecord ensure_current_model(Store& store, const std::string& base_path);
 // registered first when the store has none (and made current when nothing else is).
 ModelRecord store_base_model(Store& store);
 
+// One model's embeddings of every enrolled speaker's clips (unit length), by speaker.
+using EnrolledEmbeddings = std::map<std::string, std::vector<std::vector<float>>>;
+
 // Every enrolled speaker's clip embeddings by `model` (the store's model `model_id`). Those the
 // store lacks are computed and saved for next time (kept in memory only when the store cannot
 // be written).
-std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
-    Store& store, const SpeakerModel& model, int64_t model_id);
+EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id);
+
+// The base model a classifier of the store was fine-tuned from (recorded by train). Throws
+// Error(kModel) when the store no longer holds it ("train again").
+ModelRecord classifier_base_model(const Store& store, const SpeakerModel& classifier);
 
 // How a file to identify becomes chunks of speech.
 struct RecognitionOptions {
@@ -83,27 +97,35 @@ struct ChunkedSpeech {
 
 class Recognizer {
  public:
-  // `enrolled`: every speaker's clip embeddings by `model` (unit length). The speakers named in
-  // `model.labels()` that are enrolled use the model's classifier rows (the model must then be a
-  // trained classifier, kClassifierModelKind); the others use their centroid. Throws
-  // Error(kInvalidArgument) when no speaker is enrolled or the embeddings do not fit the model,
-  // Error(kModel) when the model has no cohort.
-  Recognizer(SpeakerModel model,
-             const std::map<std::string, std::vector<std::vector<float>>>& enrolled,
-             bool use_classifier_rows, const RecognitionOptions& options = {});
+  // One model names and scores. `enrolled`: every speaker's clip embeddings by `model`. With
+  // use_classifier_rows, the speakers named in `model.labels()` that are enrolled use the
+  // model's classifier rows (the model must then be a trained classifier, kClassifierModelKind);
+  // the others use their centroid. Throws Error(kInvalidArgument) when no speaker is enrolled or
+  // the embeddings do not fit the model, Error(kModel) when the model has no cohort.
+  Recognizer(SpeakerModel model, const EnrolledEmbeddings& enrolled, bool use_classifier_rows,
+             const RecognitionOptions& options = {});
+  // `namer` (a trained classifier, its rows standing for the speakers it was trained on) names,
+  // `scorer` (the base model it was fine-tuned from) scores; `named` and `scored` are the same
+  // speakers' clip embeddings by each. Throws as above, and Error(kInvalidArgument) when the two
+  // do not list the same speakers, Error(kModel) when the models take different features or the
+  // scorer has no cohort.
+  Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, SpeakerModel scorer,
+             const EnrolledEmbeddings& scored, const RecognitionOptions& options = {});
 
   // The store's current model (registering the base model first when there is none) and every
-  // enrolled speaker. Clip embeddings missing for that model are computed and, when the store
-  // was opened for writing, saved for next time. Throws Error(kStore) when nobody is enrolled
-  // ("enroll speakers first"), Error(kModel) as SpeakerModel::load.
+  // enrolled speaker; when the current model is a classifier, its base model scores. Clip
+  // embeddings missing for either model are computed and, when the store was opened for
+  // writing, saved for next time. Throws Error(kStore) when nobody is enrolled ("enroll speakers
+  // first"), Error(kModel) as SpeakerModel::load and classifier_base_model.
   static Recognizer from_store(Store& store, const RecognitionOptions& options = {});
 
-  const SpeakerModel& model() const;
+  const SpeakerModel& model() const;  // the naming model
   const RecognitionOptions& options() const;
   std::vector<std::string> speakers() const;  // by name
   // Those scored by the classifier's rows (the rest by their centroid).
   std::vector<std::string> classifier_speakers() const;
-  // The model's calibrated score threshold, else kFallbackScoreThreshold.
+  // The naming model's calibrated score threshold (train's, for a classifier), else the scoring
+  // model's, else kFallbackScoreThreshold.
   double default_threshold() const;
 
   // Decoded audio -> speech (VAD) -> chunks -> features. Throws Error(kNoSpeech) when there is
@@ -111,7 +133,8 @@ class Recognizer {
   ChunkedSpeech chunk_speech(const Audio& audio) const;
 
   // The speaker among the enrolled (or kUnknownSpeaker below `threshold`), with the top_n best
-  // (the answer first, then by score). Scores of Identification are AS-normalised scores.
+  // (the answer first, then by score). Scores of Identification are the scoring model's
+  // AS-normalised scores.
   Identification identify(const ChunkedSpeech& speech, double threshold,
                           std::size_t top_n = 1) const;
   // Whether `speaker` speaks: their score against `threshold`. Throws Error(kInvalidArgument)
@@ -132,12 +155,11 @@ class Recognizer {
 
 struct SpeakerTrainingOptions {
   FineTuneOptions fine_tune;
-  // The threshold rule for the trained model (see calibrate_threshold()) on held-out trials:
-  // each held-out clip against its own speaker (genuine) and against the best other speaker
-  // (impostor). The enrolled speakers are the hardest impostors there are (same microphone, same
-  // room), so when the rule would reject more than max_false_reject_rate of the genuine trials,
-  // the threshold comes down to where that share is rejected.
-  CalibrationOptions calibration = {ThresholdRule::kFalseAcceptRate, 0.05};
+  // The trained model's threshold. The base model scores, so its threshold, calibrated on
+  // strangers' speech (data/models/README.md), keeps the false accepts it was set for; train
+  // lowers it where it would reject more than max_false_reject_rate of the held-out genuine
+  // trials (each held-out clip against its own speaker, accepted only when also named right):
+  // the enrolled speakers' own recordings, which no stranger could calibrate.
   double max_false_reject_rate = 0.05;
   double calibration_clip_seconds = 3;  // held-out trials are cut in clips of this length
 };
@@ -148,13 +170,16 @@ struct SpeakerTrainingResult {
   int epochs_done = 0;
   int best_epoch = 0;
   double val_accuracy = 0;  // held-out enrollment clips, best epoch
+  double base_threshold = 0;  // the base model's, which calibration started from
+  // The threshold and its rates on held-out trials: genuine as above, impostor each clip's best
+  // score among the other enrolled speakers.
   Calibration calibration;
   double seconds = 0;
 };
 
 // Fine-tunes a classifier of every enrolled speaker from the store's current model's base (the
-// base model, or the base a classifier was made from), calibrates its score threshold on
-// held-out enrollment speech, and registers it as the store's new current model, atomically: an
+// base model, or the base a classifier was made from), calibrates its score threshold (see
+// SpeakerTrainingOptions), and registers it as the store's new current model, atomically: an
 // interrupted or failed train leaves the previous model current. Throws Error(kStore) with
 // fewer than two enrolled speakers or when a speaker's audio was enrolled by an spkid that kept
 // no audio ("enroll again"), Error(kNoSpeech) when a speaker has too little audio.

@@ -96,7 +96,6 @@ void DatasetEvaluationOptions::validate() const {
   }
   if (training) {
     training->fine_tune.validate();
-    training->calibration.validate();
   }
   if (threshold && !std::isfinite(*threshold)) {
     throw Error(ErrorCode::kInvalidArgument, "the threshold must be a finite number");

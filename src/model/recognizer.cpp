@@ -1,5 +1,5 @@
 // Identification and verification against a store's enrolled speakers, and the base model a
-// store starts from. The scoring mechanism is described in recognizer.h.
+// store starts from. The naming and scoring mechanism is described in recognizer.h.
 #include "spkid/recognizer.h"
 
 #include <algorithm>
@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "spkid/error.h"
@@ -74,8 +76,7 @@ ModelRecord register_base_model(Store& store, const std::string& base_path, bool
 
 }  // namespace
 
-std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
-    Store& store, const SpeakerModel& model, int64_t model_id) {
+EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id) {
   ClipQuery missing_query;
   missing_query.missing_embedding_for_model = model_id;
   const std::vector<StoredClip> missing = store.clips(missing_query);
@@ -96,7 +97,7 @@ std::map<std::string, std::vector<std::vector<float>>> enrolled_embeddings(
       // embeddings are computed again next time.
     }
   }
-  std::map<std::string, std::vector<std::vector<float>>> enrolled;
+  EnrolledEmbeddings enrolled;
   std::set<int64_t> stored_clips;
   for (StoredEmbedding& stored : store.embeddings(model_id)) {
     stored_clips.insert(stored.clip_id);
@@ -123,6 +124,22 @@ ModelRecord store_base_model(Store& store) {
   return register_base_model(store, base_model_path(), !store.current_model().has_value());
 }
 
+ModelRecord classifier_base_model(const Store& store, const SpeakerModel& classifier) {
+  std::string base_file;
+  try {
+    base_file = nlohmann::json::parse(classifier.provenance_json()).value("base_model", "");
+  } catch (const nlohmann::json::exception&) {
+    // No provenance to read: reported below like a missing record.
+  }
+  for (const ModelRecord& record : store.models()) {
+    if (record.kind == kBaseModelKind && record.file_name == base_file) return record;
+  }
+  throw Error(ErrorCode::kModel,
+              "the store's classifier was trained from a base model it no longer holds (" +
+                  (base_file.empty() ? std::string("none recorded") : base_file) +
+                  "): run spkid train again");
+}
+
 ChunkOptions RecognitionOptions::default_chunks() {
   ChunkOptions chunks;
   chunks.clip_seconds = 3;
@@ -141,22 +158,33 @@ void RecognitionOptions::validate() const {
 }
 
 struct Recognizer::Impl {
-  SpeakerModel model;
+  SpeakerModel model;                 // names
+  std::optional<SpeakerModel> scorer;  // scores, when not `model`
   RecognitionOptions options;
   FeatureExtractor extractor;
-  SpeakerGallery gallery;           // each speaker's vector, AS-normalised scores
-  std::vector<std::string> names;   // gallery order (by name)
+  SpeakerGallery naming;             // each speaker's vector in the naming model, raw cosines
+  SpeakerGallery scoring;            // each speaker's centroid in the scoring model, AS-norm
+  std::vector<std::string> names;    // gallery order (by name)
   std::vector<std::string> classifier_speakers;
-  double scale = 0;                 // of the cosine logits: the model head's
+  double scale = 0;                  // of the cosine logits: the naming model's head's
 
-  Impl(SpeakerModel m, const RecognitionOptions& o, AsNorm norm)
-      : model(std::move(m)), options(o), extractor(model.feature_options()),
-        gallery(std::move(norm)), scale(model.network_options().aam_scale) {}
+  Impl(SpeakerModel m, std::optional<SpeakerModel> s, const RecognitionOptions& o)
+      : model(std::move(m)), scorer(std::move(s)), options(o), extractor(model.feature_options()),
+        scale(model.network_options().aam_scale) {}
+
+  const SpeakerModel& scoring_model() const { return scorer ? *scorer : model; }
+  // The scoring model's embeddings of `chunks`, given the naming model's.
+  std::vector<std::vector<float>> scoring_embeddings(
+      const std::vector<FeatureMatrix>& chunks,
+      const std::vector<std::vector<float>>& named) const {
+    return scorer ? scorer->embed_batch(chunks) : named;
+  }
 };
 
-Recognizer::Recognizer(SpeakerModel model,
-                       const std::map<std::string, std::vector<std::vector<float>>>& enrolled,
-                       bool use_classifier_rows, const RecognitionOptions& options) {
+namespace {
+
+void check_recognizer_inputs(const SpeakerModel& model, const EnrolledEmbeddings& enrolled,
+                             const RecognitionOptions& options) {
   options.validate();
   if (enrolled.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -168,34 +196,79 @@ Recognizer::Recognizer(SpeakerModel model,
                     " Hz but the model takes " +
                     std::to_string(model.feature_options().sample_rate_hz) + " Hz");
   }
-  const auto cohort = model.cohort();
+}
+
+AsNorm cohort_normalization(const SpeakerModel& model, const RecognitionOptions& options) {
+  auto cohort = model.cohort();
   if (cohort.size() < 2) {
     throw Error(ErrorCode::kModel,
                 "the model has no cohort of pretraining speakers to normalise scores with: use a "
                 "model pretrained with the AAM loss");
   }
-  impl_ = std::make_unique<Impl>(std::move(model), options, AsNorm(cohort, options.cohort_top_k));
-  Impl& impl = *impl_;
+  return AsNorm(std::move(cohort), options.cohort_top_k);
+}
 
-  // A trained classifier's rows stand for the speakers it was trained on.
+// Each speaker's vector in `model`: its classifier row for the speakers it was trained on (with
+// use_classifier_rows), else the speaker's clip embeddings. Returns the speakers given rows.
+std::vector<std::string> add_speaker_vectors(SpeakerGallery& gallery, const SpeakerModel& model,
+                                             const EnrolledEmbeddings& enrolled,
+                                             bool use_classifier_rows) {
   std::map<std::string, std::vector<float>> rows;
   if (use_classifier_rows) {
-    const auto vectors = impl.model.class_vectors();
-    const auto& labels = impl.model.labels();
+    const auto vectors = model.class_vectors();
+    const auto& labels = model.labels();
     for (std::size_t i = 0; i < labels.size() && i < vectors.size(); ++i) {
       if (enrolled.count(labels[i]) > 0) rows[labels[i]] = vectors[i];
     }
   }
+  std::vector<std::string> with_rows;
   for (const auto& [speaker, embeddings] : enrolled) {
     const auto row = rows.find(speaker);
     if (row != rows.end()) {
-      impl.gallery.add(speaker, {row->second});
-      impl.classifier_speakers.push_back(speaker);
+      gallery.add(speaker, {row->second});
+      with_rows.push_back(speaker);
     } else {
-      impl.gallery.add(speaker, embeddings);
+      gallery.add(speaker, embeddings);
     }
   }
-  impl.names = impl.gallery.speakers();
+  return with_rows;
+}
+
+}  // namespace
+
+Recognizer::Recognizer(SpeakerModel model, const EnrolledEmbeddings& enrolled,
+                       bool use_classifier_rows, const RecognitionOptions& options) {
+  check_recognizer_inputs(model, enrolled, options);
+  AsNorm normalization = cohort_normalization(model, options);
+  impl_ = std::make_unique<Impl>(std::move(model), std::nullopt, options);
+  Impl& impl = *impl_;
+  impl.scoring = SpeakerGallery(std::move(normalization));
+  impl.classifier_speakers =
+      add_speaker_vectors(impl.naming, impl.model, enrolled, use_classifier_rows);
+  add_speaker_vectors(impl.scoring, impl.model, enrolled, use_classifier_rows);
+  impl.names = impl.naming.speakers();
+}
+
+Recognizer::Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, SpeakerModel scorer,
+                       const EnrolledEmbeddings& scored, const RecognitionOptions& options) {
+  check_recognizer_inputs(namer, named, options);
+  scorer.check_features(namer.feature_options());
+  const auto speakers_of = [](const EnrolledEmbeddings& enrolled) {
+    std::vector<std::string> speakers;
+    for (const auto& entry : enrolled) speakers.push_back(entry.first);
+    return speakers;
+  };
+  if (speakers_of(named) != speakers_of(scored)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the naming and the scoring model must be given the same enrolled speakers");
+  }
+  AsNorm normalization = cohort_normalization(scorer, options);
+  impl_ = std::make_unique<Impl>(std::move(namer), std::move(scorer), options);
+  Impl& impl = *impl_;
+  impl.scoring = SpeakerGallery(std::move(normalization));
+  impl.classifier_speakers = add_speaker_vectors(impl.naming, impl.model, named, true);
+  add_speaker_vectors(impl.scoring, *impl.scorer, scored, false);
+  impl.names = impl.naming.speakers();
 }
 
 Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& options) {
@@ -210,7 +283,13 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
   auto enrolled = enrolled_embeddings(store, model, record.id);
   RecognitionOptions decoding = options;
   decoding.audio.sample_rate_hz = model.feature_options().sample_rate_hz;
-  return Recognizer(std::move(model), enrolled, record.kind == kClassifierModelKind, decoding);
+  if (record.kind != kClassifierModelKind) {
+    return Recognizer(std::move(model), enrolled, false, decoding);
+  }
+  const ModelRecord base_record = classifier_base_model(store, model);
+  SpeakerModel base = SpeakerModel::load(base_record.path);
+  auto scored = enrolled_embeddings(store, base, base_record.id);
+  return Recognizer(std::move(model), enrolled, std::move(base), scored, decoding);
 }
 
 Recognizer::~Recognizer() = default;
@@ -225,7 +304,10 @@ std::vector<std::string> Recognizer::classifier_speakers() const {
 }
 
 double Recognizer::default_threshold() const {
-  return impl_->model.threshold(kScoreThresholdName, kFallbackScoreThreshold);
+  const Impl& impl = *impl_;
+  return impl.model.threshold(
+      kScoreThresholdName, impl.scoring_model().threshold(kScoreThresholdName,
+                                                          kFallbackScoreThreshold));
 }
 
 ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
@@ -287,12 +369,13 @@ Identification Recognizer::identify(const ChunkedSpeech& speech, double threshol
   }
   const auto embeddings = impl.model.embed_batch(speech.chunks);
   const auto combined =
-      combine_posteriors(chunk_posteriors(embeddings, impl.gallery, impl.names, impl.scale));
+      combine_posteriors(chunk_posteriors(embeddings, impl.naming, impl.names, impl.scale));
   const std::size_t answer = static_cast<std::size_t>(
       std::max_element(combined.begin(), combined.end()) - combined.begin());
 
   // The answer first, the others by score (scores() is in name order, like names).
-  const std::vector<SpeakerScore> scores = impl.gallery.scores(mean_embedding(embeddings));
+  const std::vector<SpeakerScore> scores =
+      impl.scoring.scores(mean_embedding(impl.scoring_embeddings(speech.chunks, embeddings)));
   std::vector<SpeakerScore> ranked = scores;
   std::swap(ranked[0], ranked[answer]);
   std::sort(ranked.begin() + 1, ranked.end(), [](const SpeakerScore& a, const SpeakerScore& b) {
@@ -314,8 +397,9 @@ Verification Recognizer::verify(const ChunkedSpeech& speech, const std::string& 
   if (speech.chunks.empty()) {
     throw Error(ErrorCode::kNoSpeech, "no speech to verify: give at least one chunk");
   }
-  return impl_->gallery.verify(speaker, mean_embedding(impl_->model.embed_batch(speech.chunks)),
-                               threshold);
+  const Impl& impl = *impl_;
+  const auto embeddings = impl.scoring_model().embed_batch(speech.chunks);
+  return impl.scoring.verify(speaker, mean_embedding(embeddings), threshold);
 }
 
 }  // namespace spkid

@@ -49,16 +49,37 @@ EnrolledSpeech enrolled_speech(const Store& store, int sample_rate_hz) {
 }
 
 // Held-out trials for the threshold: each speaker's held-out speech (the end fine_tune kept out
-// of training) in clips, scored against every speaker. A clip's genuine trial counts as accepted
-// only when it is also named right; its impostor trial is its best score among the others, as
-// if the speaker were not enrolled.
-Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech>& speakers,
+// of training) in clips, named by the classifier and scored by the base model against centroids
+// of the speech trained on, as identify will. A clip's genuine trial counts as accepted only when
+// it is also named right; its impostor trial is its best score among the others, as if the
+// speaker were not enrolled.
+Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
+                      const std::vector<SpeakerSpeech>& speakers,
                       const SpeakerTrainingOptions& options) {
-  std::map<std::string, std::vector<std::vector<float>>> enrolled;
+  const FeatureExtractor extractor(model.feature_options());
+  const int rate = model.feature_options().sample_rate_hz;
+  const double heldout = options.fine_tune.training.heldout_fraction;
+  const auto heldout_begin = [&](const SpeakerSpeech& speaker) {
+    return speaker.speech.end() - static_cast<long>(double(speaker.speech.size()) * heldout);
+  };
+
+  EnrolledEmbeddings named, scored;
   const auto rows = model.class_vectors();
-  for (std::size_t s = 0; s < speakers.size(); ++s) enrolled[speakers[s].name] = {rows[s]};
+  for (std::size_t s = 0; s < speakers.size(); ++s) {
+    named[speakers[s].name] = {rows[s]};
+    const std::vector<float> trained(speakers[s].speech.begin(), heldout_begin(speakers[s]));
+    std::vector<FeatureMatrix> clips;
+    for (const auto& clip : cut_clips(trained, rate, ChunkOptions{})) {  // enrollment's clips
+      clips.push_back(extractor.compute(clip));
+    }
+    if (clips.empty()) {
+      throw Error(ErrorCode::kNoSpeech, "speaker " + quote_speaker_name(speakers[s].name) +
+                                            " has too little speech to train on: enroll more");
+    }
+    scored[speakers[s].name] = base.embed_batch(clips);
+  }
   RecognitionOptions recognition;
-  recognition.audio.sample_rate_hz = model.feature_options().sample_rate_hz;
+  recognition.audio.sample_rate_hz = rate;
   recognition.chunk.clip_seconds = options.calibration_clip_seconds;
   recognition.chunk.min_clip_seconds =
       std::min(recognition.chunk.min_clip_seconds, options.calibration_clip_seconds);
@@ -66,16 +87,12 @@ Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech
   // the false-accept rule to count in percent.
   recognition.chunk.overlap_seconds =
       std::max(0.0, options.calibration_clip_seconds - kCalibrationHopSeconds);
-  const Recognizer recognizer(model.clone(), enrolled, true, recognition);
-  const FeatureExtractor extractor(model.feature_options());
-  const int rate = model.feature_options().sample_rate_hz;
-  const double heldout = options.fine_tune.training.heldout_fraction;
+  const Recognizer recognizer(model.clone(), named, base.clone(), scored, recognition);
   constexpr double kMisnamed = -1e9;  // below any score: a misnamed clip is never accepted
 
   std::vector<double> genuine, impostor;
   for (const SpeakerSpeech& speaker : speakers) {
-    const auto tail = static_cast<long>(double(speaker.speech.size()) * heldout);
-    const std::vector<float> speech(speaker.speech.end() - tail, speaker.speech.end());
+    const std::vector<float> speech(heldout_begin(speaker), speaker.speech.end());
     for (const auto& clip : cut_clips(speech, rate, recognition.chunk)) {
       ChunkedSpeech one;
       one.chunks.push_back(extractor.compute(clip));
@@ -96,22 +113,32 @@ Calibration calibrate(const SpeakerModel& model, const std::vector<SpeakerSpeech
                 "no speaker has enough held-out speech to calibrate the threshold: enroll more "
                 "speech, or hold out more of it (--heldout-fraction)");
   }
-  Calibration calibration = calibrate_threshold(genuine, impostor, options.calibration);
+  const double base_threshold = base.threshold(kScoreThresholdName, kFallbackScoreThreshold);
+  Calibration calibration{base_threshold, error_rates_at(genuine, impostor, base_threshold)};
   if (calibration.rates.false_reject_rate > options.max_false_reject_rate) {
-    // The lowest genuine score to accept, and, like calibrate_threshold(), a margin for new
+    // The lowest score named right to accept (misnamed clips are rejected at any threshold, so
+    // they use up part of the share first), and, like calibrate_threshold(), a margin for new
     // recordings: halfway down to the next lower score of either list.
-    std::vector<double> sorted = genuine;
-    std::sort(sorted.begin(), sorted.end());
-    const double lowest =
-        sorted[static_cast<std::size_t>(options.max_false_reject_rate * double(sorted.size()))];
-    double next_lower = -std::numeric_limits<double>::infinity();
-    for (const auto* scores : {&genuine, &impostor}) {
-      for (const double score : *scores) {
-        if (score < lowest && score > kMisnamed) next_lower = std::max(next_lower, score);
-      }
+    std::vector<double> named_right;
+    for (const double score : genuine) {
+      if (score > kMisnamed) named_right.push_back(score);
     }
-    calibration.threshold = std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest;
-    calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
+    std::sort(named_right.begin(), named_right.end());
+    const auto may_reject =
+        static_cast<std::size_t>(options.max_false_reject_rate * double(genuine.size()));
+    const std::size_t misnamed = genuine.size() - named_right.size();
+    if (!named_right.empty()) {
+      const double lowest = named_right[std::min(may_reject > misnamed ? may_reject - misnamed : 0,
+                                                 named_right.size() - 1)];
+      double next_lower = -std::numeric_limits<double>::infinity();
+      for (const auto* scores : {&genuine, &impostor}) {
+        for (const double score : *scores) {
+          if (score < lowest && score > kMisnamed) next_lower = std::max(next_lower, score);
+        }
+      }
+      calibration.threshold = std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest;
+      calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
+    }
   }
   return calibration;
 }
@@ -122,7 +149,6 @@ SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions&
                                      const TrainingCallbacks& callbacks) {
   const auto start = std::chrono::steady_clock::now();
   options.fine_tune.validate();
-  options.calibration.validate();
   if (!(options.max_false_reject_rate >= 0 && options.max_false_reject_rate < 1)) {
     throw Error(ErrorCode::kInvalidArgument, "the largest false-reject rate must be in [0, 1)");
   }
@@ -140,7 +166,8 @@ SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions&
 
   SpeakerModel model = fine_tune(base, enrolled.speakers, options.fine_tune, callbacks);
   SpeakerTrainingResult result;
-  result.calibration = calibrate(model, enrolled.speakers, options);
+  result.base_threshold = base.threshold(kScoreThresholdName, kFallbackScoreThreshold);
+  result.calibration = calibrate(model, base, enrolled.speakers, options);
   model.set_threshold(kScoreThresholdName, result.calibration.threshold);
 
   const auto provenance = nlohmann::json::parse(model.provenance_json());
