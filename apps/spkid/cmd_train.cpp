@@ -96,10 +96,11 @@ Command add_train_command(CLI::App& parent, const Context& context) {
   auto settings = std::make_shared<TrainSettings>();
   CLI::App* command = parent.add_subcommand(
       "train", "Fine-tune a classifier of the enrolled speakers and make it the store's model");
-  command->add_flag("--json", settings->json,
-                    "The summary as one JSON object: model, speakers, epochs, best_epoch, "
-                    "val_accuracy, threshold, base_threshold, false_accept_rate, false_reject_rate, "
-                    "seconds");
+  command->add_flag(
+      "--json", settings->json,
+      "The summary as one JSON object: model, speakers, epochs, best_epoch, "
+      "val_accuracy, threshold, base_threshold, false_accept_rate, false_reject_rate, "
+      "seconds");
   add_speaker_training_options(*command, settings->options);
   command->footer(
       "Transfer learning from the store's base model: a new head for the enrolled speakers,\n"

@@ -98,8 +98,7 @@ void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& opt
           "Train only the classifier head, not the network's last convolution block")
       ->group(kFineTuneGroup);
   add_value(command, "--patience", fine_tune.patience,
-            "Stop after this many epochs without a better held-out loss", "EPOCHS",
-            kFineTuneGroup);
+            "Stop after this many epochs without a better held-out loss", "EPOCHS", kFineTuneGroup);
   command
       .add_option("--noise", fine_tune.noise_dir,
                   "Folder of background-noise recordings mixed into training crops")
@@ -108,8 +107,7 @@ void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& opt
   add_value(command, "--max-false-reject-rate", options.max_false_reject_rate,
             "Lower the base model's threshold when it would reject more than this share of "
             "held-out genuine trials",
-            "P",
-            kFineTuneGroup);
+            "P", kFineTuneGroup);
   add_training_options(command, fine_tune.training);
   add_augment_options(command, fine_tune.training.augment);
 }

@@ -169,7 +169,7 @@ struct SpeakerTrainingResult {
   std::vector<std::string> speakers;
   int epochs_done = 0;
   int best_epoch = 0;
-  double val_accuracy = 0;  // held-out enrollment clips, best epoch
+  double val_accuracy = 0;    // held-out enrollment clips, best epoch
   double base_threshold = 0;  // the base model's, which calibration started from
   // The threshold and its rates on held-out trials: genuine as above, impostor each clip's best
   // score among the other enrolled speakers.

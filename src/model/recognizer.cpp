@@ -158,18 +158,21 @@ void RecognitionOptions::validate() const {
 }
 
 struct Recognizer::Impl {
-  SpeakerModel model;                 // names
+  SpeakerModel model;                  // names
   std::optional<SpeakerModel> scorer;  // scores, when not `model`
   RecognitionOptions options;
   FeatureExtractor extractor;
-  SpeakerGallery naming;             // each speaker's vector in the naming model, raw cosines
-  SpeakerGallery scoring;            // each speaker's centroid in the scoring model, AS-norm
-  std::vector<std::string> names;    // gallery order (by name)
+  SpeakerGallery naming;           // each speaker's vector in the naming model, raw cosines
+  SpeakerGallery scoring;          // each speaker's centroid in the scoring model, AS-norm
+  std::vector<std::string> names;  // gallery order (by name)
   std::vector<std::string> classifier_speakers;
-  double scale = 0;                  // of the cosine logits: the naming model's head's
+  double scale = 0;  // of the cosine logits: the naming model's head's
 
   Impl(SpeakerModel m, std::optional<SpeakerModel> s, const RecognitionOptions& o)
-      : model(std::move(m)), scorer(std::move(s)), options(o), extractor(model.feature_options()),
+      : model(std::move(m)),
+        scorer(std::move(s)),
+        options(o),
+        extractor(model.feature_options()),
         scale(model.network_options().aam_scale) {}
 
   const SpeakerModel& scoring_model() const { return scorer ? *scorer : model; }
@@ -306,29 +309,28 @@ std::vector<std::string> Recognizer::classifier_speakers() const {
 double Recognizer::default_threshold() const {
   const Impl& impl = *impl_;
   return impl.model.threshold(
-      kScoreThresholdName, impl.scoring_model().threshold(kScoreThresholdName,
-                                                          kFallbackScoreThreshold));
+      kScoreThresholdName,
+      impl.scoring_model().threshold(kScoreThresholdName, kFallbackScoreThreshold));
 }
 
 ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
   const Impl& impl = *impl_;
   const int rate = impl.model.feature_options().sample_rate_hz;
   if (audio.sample_rate_hz != rate) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "the audio is at " + std::to_string(audio.sample_rate_hz) +
-                    " Hz but the model takes " + std::to_string(rate) +
-                    " Hz: decode it with the model's sample rate");
+    throw Error(ErrorCode::kInvalidArgument, "the audio is at " +
+                                                 std::to_string(audio.sample_rate_hz) +
+                                                 " Hz but the model takes " + std::to_string(rate) +
+                                                 " Hz: decode it with the model's sample rate");
   }
   const VadResult vad = detect_speech(audio.samples, rate, impl.options.vad);
   ChunkedSpeech speech;
   speech.speech_seconds = vad.speech_seconds;
   const auto clips = cut_clips(keep_speech(audio.samples, vad), rate, impl.options.chunk);
   if (clips.empty()) {
-    throw Error(ErrorCode::kNoSpeech, "too little speech to tell who speaks (" +
-                                          seconds_text(vad.speech_seconds) +
-                                          " found): give at least " +
-                                          seconds_text(impl.options.chunk.min_clip_seconds) +
-                                          " of speech");
+    throw Error(ErrorCode::kNoSpeech,
+                "too little speech to tell who speaks (" + seconds_text(vad.speech_seconds) +
+                    " found): give at least " + seconds_text(impl.options.chunk.min_clip_seconds) +
+                    " of speech");
   }
   speech.chunks.reserve(clips.size());
   for (const auto& clip : clips) speech.chunks.push_back(impl.extractor.compute(clip));

@@ -32,10 +32,9 @@ EnrolledSpeech enrolled_speech(const Store& store, int sample_rate_hz) {
                       quote_speaker_name(recording.speaker) + " again");
     }
     if (recording.sample_rate_hz != sample_rate_hz) {
-      throw Error(ErrorCode::kModel, "the store's speech is at " +
-                                         std::to_string(recording.sample_rate_hz) +
-                                         " Hz but the base model takes " +
-                                         std::to_string(sample_rate_hz) + " Hz");
+      throw Error(ErrorCode::kModel,
+                  "the store's speech is at " + std::to_string(recording.sample_rate_hz) +
+                      " Hz but the base model takes " + std::to_string(sample_rate_hz) + " Hz");
     }
     auto [it, added] = index.emplace(recording.speaker, out.speakers.size());
     if (added) {
@@ -198,8 +197,7 @@ SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions&
   // The enrolled clips' embeddings by the new model, so identification starts at once.
   enrolled_embeddings(store, model, result.model.id);
 
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
