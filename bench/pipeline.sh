@@ -180,17 +180,32 @@ make_dev_store() {
   "$spkid" -q --store "$work/dev_store" identify "$work/enroll/$speaker.flac" >/dev/null
 }
 
-# 1. identify over $num_clips clips in one process, with the default jobs and with -j 1.
+# The same store after `spkid train`: the classifier names, the base model scores (two forward
+# passes per clip).
+make_trained_dev_store() {
+  make_dev_store
+  [[ -d $work/trained_store ]] && return
+  cp -a "$work/dev_store" "$work/trained_store"
+  "$spkid" -q --store "$work/trained_store" train >/dev/null
+  local enrolled=("$work"/enroll/*.flac)  # a first identify embeds the clips by both models
+  "$spkid" -q --store "$work/trained_store" identify "${enrolled[0]}" >/dev/null
+}
+
+# 1. identify over $num_clips clips in one process, with the default jobs and with -j 1, before
+# any train; then with the default jobs after train.
 measure_identify() {
   local spkid=$1
   echo "== identify: $num_clips clips of $clip_seconds s from corpus/dev (ar-* and ls-*), 6" \
     "speakers enrolled"
   make_dev_store
+  make_trained_dev_store
   make_identify_clips
-  local audio_seconds=$((num_clips * clip_seconds)) jobs
-  for jobs in "" "-j 1"; do
+  local audio_seconds=$((num_clips * clip_seconds)) run store jobs
+  for run in "dev_store:" "dev_store:-j 1" "trained_store:"; do
+    store=${run%%:*} jobs=${run#*:}
+    [[ $store == trained_store ]] && echo "  -- after train"
     # shellcheck disable=SC2086  # $jobs is empty or two words
-    timed no_preparation "$spkid" -q --store "$work/dev_store" identify --json $jobs \
+    timed no_preparation "$spkid" -q --store "$work/$store" identify --json $jobs \
       --list "$work/clips.txt"
     print_result
     awk -v clips="$num_clips" -v audio="$audio_seconds" '{
