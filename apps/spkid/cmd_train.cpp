@@ -46,15 +46,15 @@ void print_summary(const SpeakerTrainingResult& result, bool json) {
       "trained a classifier of {} speakers ({}) in {:.1f} s\n"
       "epochs:             {} (best: {})\n"
       "held-out accuracy:  {}\n"
-      "threshold:          {:.2f} ({}; on held-out clips: {} accepted as another enrolled "
-      "speaker, {} rejected)\n"
+      "threshold:          {:.2f} ({})\n"
+      "held-out clips:     {} rejected; {} score above it for another enrolled speaker\n"
       "model:              {}\n",
       result.speakers.size(), joined(result.speakers), result.seconds, result.epochs_done,
       result.best_epoch, percent(result.val_accuracy), result.calibration.threshold,
       result.calibration.threshold < result.base_threshold
           ? fmt::format("lowered from the base model's {:.2f}", result.base_threshold)
           : std::string("the base model's"),
-      percent(rates.false_accept_rate), percent(rates.false_reject_rate), result.model.path);
+      percent(rates.false_reject_rate), percent(rates.false_accept_rate), result.model.path);
 }
 
 int run_train(const TrainSettings& settings, const Context& context) {
