@@ -474,5 +474,28 @@ TEST(EvalCommand, ReportsInTextAndRefusesBadUse) {
             2);
 }
 
+TEST(EvalCommand, TrainReportsTheThresholdItKeptOrLowered) {
+  test::TempDir dir;
+  write_dataset(dir.file("data"));
+  const test::CommandResult run = test::run_command(
+      std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
+      " --open-set --impostors 'imp-*' --json --model " + shell_quote(untrained_model()) +
+      " --train --epochs 2 --crops-per-speaker 8 --batch-size 8 --crop-min-seconds 1"
+      " --crop-max-seconds 1.5 --threads 1");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json j = nlohmann::json::parse(run.out);
+  const nlohmann::json& training = j["training"];
+  ASSERT_TRUE(training.is_object()) << run.out;
+  // The clips were identified at the threshold train set: the base model's (the tiny model has
+  // none, so the fallback) or lower.
+  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), training["threshold"].get<double>());
+  EXPECT_DOUBLE_EQ(training["base_threshold"].get<double>(), kFallbackScoreThreshold);
+  EXPECT_LE(training["threshold"].get<double>(), training["base_threshold"].get<double>());
+  for (const char* rate : {"heldout_false_accept_rate", "heldout_false_reject_rate"}) {
+    EXPECT_GE(training[rate].get<double>(), 0) << rate;
+    EXPECT_LE(training[rate].get<double>(), 1) << rate;
+  }
+}
+
 }  // namespace
 }  // namespace spkid

@@ -81,6 +81,10 @@ void print_json(const DatasetEvaluation& evaluation, const EvalSettings& setting
     object["training"] = {{"epochs", t.epochs_done},
                           {"best_epoch", t.best_epoch},
                           {"val_accuracy", t.val_accuracy},
+                          {"threshold", t.calibration.threshold},
+                          {"base_threshold", t.base_threshold},
+                          {"heldout_false_accept_rate", t.calibration.rates.false_accept_rate},
+                          {"heldout_false_reject_rate", t.calibration.rates.false_reject_rate},
                           {"seconds", t.seconds}};
   } else {
     object["training"] = nullptr;

@@ -135,7 +135,10 @@ Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
           if (score < lowest && score > kMisnamed) next_lower = std::max(next_lower, score);
         }
       }
-      calibration.threshold = std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest;
+      // Never above the base model's: when misnamed clips alone exceed the share, lowering
+      // cannot help and raising would reject more.
+      calibration.threshold = std::min(
+          base_threshold, std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest);
       calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
     }
   }
