@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spkid/error.h"
+#include "spkid/evaluation.h"
 #include "spkid/recognizer.h"
 #include "spkid/speaker_name.h"
 
@@ -52,7 +53,7 @@ EnrolledSpeech enrolled_speech(const Store& store, int sample_rate_hz) {
 // of the speech trained on, as identify will. A clip's genuine trial counts as accepted only when
 // it is also named right; its impostor trial is its best score among the others, as if the
 // speaker were not enrolled.
-Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
+Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base, double base_threshold,
                       const std::vector<SpeakerSpeech>& speakers,
                       const SpeakerTrainingOptions& options) {
   const FeatureExtractor extractor(model.feature_options());
@@ -67,10 +68,7 @@ Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
   for (std::size_t s = 0; s < speakers.size(); ++s) {
     named[speakers[s].name] = {rows[s]};
     const std::vector<float> trained(speakers[s].speech.begin(), heldout_begin(speakers[s]));
-    std::vector<FeatureMatrix> clips;
-    for (const auto& clip : cut_clips(trained, rate, ChunkOptions{})) {  // enrollment's clips
-      clips.push_back(extractor.compute(clip));
-    }
+    const std::vector<FeatureMatrix> clips = enrollment_clip_features(trained, extractor);
     if (clips.empty()) {
       throw Error(ErrorCode::kNoSpeech, "speaker " + quote_speaker_name(speakers[s].name) +
                                             " has too little speech to train on: enroll more");
@@ -112,7 +110,6 @@ Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
                 "no speaker has enough held-out speech to calibrate the threshold: enroll more "
                 "speech, or hold out more of it (--heldout-fraction)");
   }
-  const double base_threshold = base.threshold(kScoreThresholdName, kFallbackScoreThreshold);
   Calibration calibration{base_threshold, error_rates_at(genuine, impostor, base_threshold)};
   if (calibration.rates.false_reject_rate > options.max_false_reject_rate) {
     // The lowest score named right to accept (misnamed clips are rejected at any threshold, so
@@ -137,8 +134,8 @@ Calibration calibrate(const SpeakerModel& model, const SpeakerModel& base,
       }
       // Never above the base model's: when misnamed clips alone exceed the share, lowering
       // cannot help and raising would reject more.
-      calibration.threshold = std::min(
-          base_threshold, std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest);
+      calibration.threshold =
+          std::min(base_threshold, std::isfinite(next_lower) ? (lowest + next_lower) / 2 : lowest);
       calibration.rates = error_rates_at(genuine, impostor, calibration.threshold);
     }
   }
@@ -169,7 +166,7 @@ SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions&
   SpeakerModel model = fine_tune(base, enrolled.speakers, options.fine_tune, callbacks);
   SpeakerTrainingResult result;
   result.base_threshold = base.threshold(kScoreThresholdName, kFallbackScoreThreshold);
-  result.calibration = calibrate(model, base, enrolled.speakers, options);
+  result.calibration = calibrate(model, base, result.base_threshold, enrolled.speakers, options);
   model.set_threshold(kScoreThresholdName, result.calibration.threshold);
 
   const auto provenance = nlohmann::json::parse(model.provenance_json());
