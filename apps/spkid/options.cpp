@@ -47,6 +47,8 @@ void add_audio_options(CLI::App& command, AudioOptions& options) {
 void add_vad_options(CLI::App& command, VadOptions& options) {
   add_value(command, "--vad-threshold-db", options.relative_threshold_db,
             "A frame is speech within this many dB of the loud frames", "DB", kVadGroup);
+  add_value(command, "--vad-snr-db", options.snr_margin_db,
+            "A frame is speech this many dB above the noise floor", "DB", kVadGroup);
   add_value(command, "--vad-floor-dbfs", options.absolute_floor_dbfs,
             "Frames quieter than this are never speech", "DBFS", kVadGroup);
   add_value(command, "--vad-min-speech-ms", options.min_speech_ms,

@@ -1,5 +1,6 @@
-// Energy-based voice activity detection: frame energies, a threshold relative to the loud frames
-// with an absolute floor, then clean-up of short bursts and short pauses, then padding.
+// Energy-based voice activity detection: frame energies; a threshold relative to the loud frames,
+// above the recording's own noise floor and above an absolute floor for digital silence; then
+// clean-up of short bursts and short pauses, then padding.
 #include "spkid/vad.h"
 
 #include <algorithm>
@@ -15,6 +16,10 @@ namespace {
 
 // Stands in for digital silence, whose energy has no logarithm.
 constexpr double kSilenceDbfs = -200;
+// Quieter frames are digital silence (zeros, or a float signal's decay to nothing): far under the
+// quantization noise of 16-bit audio (about -101 dBFS). They are never speech and are left out of
+// the level statistics, so that zero padding can neither lower the noise floor nor the reference.
+constexpr double kDigitalSilenceDbfs = -120;
 
 long ms_to_samples(double ms, int sample_rate_hz) {
   return std::lround(ms * sample_rate_hz / 1000);
@@ -50,6 +55,7 @@ std::vector<double> frame_energies_dbfs(const std::vector<float>& samples, long 
   return energies;
 }
 
+// `values` must not be empty.
 double percentile(std::vector<double> values, double percent) {
   const auto rank =
       static_cast<size_t>(std::lround(percent / 100 * static_cast<double>(values.size() - 1)));
@@ -91,6 +97,23 @@ std::vector<FrameRun> clean_runs(const std::vector<FrameRun>& runs, long min_spe
   return cleaned;
 }
 
+// Speech must be within relative_threshold_db of the loud frames, snr_margin_db above the noise
+// floor and above the absolute floor. Levels are percentiles of the frames that are not digital
+// silence, so every rule but the absolute floor moves with the recording's level. When nothing
+// stands out from the noise floor by the margin (steady noise alone), the threshold lies above
+// almost every frame and at most the loudest bursts remain.
+double speech_threshold_dbfs(const std::vector<double>& energies, const VadOptions& options) {
+  std::vector<double> sound;
+  for (double energy : energies) {
+    if (energy > kDigitalSilenceDbfs) sound.push_back(energy);
+  }
+  if (sound.empty()) return kDigitalSilenceDbfs;  // nothing but digital silence: no frame is above
+  const double loud = percentile(sound, options.reference_percentile);
+  const double noise = percentile(sound, options.noise_percentile);
+  return std::max({loud - options.relative_threshold_db, noise + options.snr_margin_db,
+                   options.absolute_floor_dbfs, kDigitalSilenceDbfs});
+}
+
 }  // namespace
 
 void VadOptions::validate() const {
@@ -103,6 +126,10 @@ void VadOptions::validate() const {
                  relative_threshold_db, "0 or more");
   require_option(reference_percentile >= 0 && reference_percentile <= 100,
                  "VadOptions.reference_percentile", reference_percentile, "between 0 and 100");
+  require_option(noise_percentile >= 0 && noise_percentile <= reference_percentile,
+                 "VadOptions.noise_percentile", noise_percentile,
+                 "between 0 and reference_percentile");
+  require_option(snr_margin_db >= 0, "VadOptions.snr_margin_db", snr_margin_db, "0 or more");
   require_option(absolute_floor_dbfs <= 0, "VadOptions.absolute_floor_dbfs", absolute_floor_dbfs,
                  "0 or less (dB below full scale)");
   require_option(min_speech_ms >= 0, "VadOptions.min_speech_ms", min_speech_ms, "0 or more");
@@ -131,9 +158,7 @@ VadResult detect_speech(const std::vector<float>& samples, int sample_rate_hz,
   const long num_frames = count_frames(num_samples, frame_length, frame_shift);
   const std::vector<double> energies =
       frame_energies_dbfs(samples, num_frames, frame_length, frame_shift);
-  const double threshold =
-      std::max(percentile(energies, options.reference_percentile) - options.relative_threshold_db,
-               options.absolute_floor_dbfs);
+  const double threshold = speech_threshold_dbfs(energies, options);
   const auto to_frames = [&](double ms) {
     return (ms_to_samples(ms, sample_rate_hz) + frame_shift - 1) / frame_shift;
   };
