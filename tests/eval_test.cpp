@@ -258,7 +258,9 @@ TEST(EvaluateDataset, ScoresAsThePretrainingCheckAndCountsImpostors) {
   EXPECT_TRUE(r.skipped.empty());
   EXPECT_GE(r.test_clips, 3 * 3);
   EXPECT_GE(r.impostor_clips, 2 * 2);
-  EXPECT_DOUBLE_EQ(r.threshold, kFallbackScoreThreshold);  // the tiny model has no threshold
+  // The store's own threshold: calibrated on its three enrolled speakers.
+  EXPECT_TRUE(evaluation.open_set.calibrated);
+  EXPECT_DOUBLE_EQ(r.threshold, evaluation.open_set.threshold);
   expect_consistent(r);
 
   // Through a store, as a user's enrollment, the figures are those of the in-memory check that
@@ -334,8 +336,8 @@ TEST(EvaluateDataset, TrainsAClassifierOfTheEnrolledSpeakersWhenAsked) {
   EXPECT_EQ(evaluation.training->speakers, (std::vector<std::string>{"alice", "bob", "carol"}));
   EXPECT_EQ(evaluation.training->model.kind, kClassifierModelKind);
   EXPECT_EQ(epochs, evaluation.training->epochs_done);
-  // The clips are identified with the trained model and the threshold train calibrated.
-  EXPECT_DOUBLE_EQ(evaluation.result.threshold, evaluation.training->calibration.threshold);
+  // The clips are identified at the store's threshold, the one train reported.
+  EXPECT_DOUBLE_EQ(evaluation.result.threshold, evaluation.training->open_set.threshold);
   EXPECT_EQ(evaluation.result.impostors, (std::vector<std::string>{"imp-dan", "imp-eve"}));
   expect_consistent(evaluation.result);
 }
@@ -424,28 +426,23 @@ TEST(EvalCommand, PrintsEveryFigureAsJsonAndDrawsTheConfusionMatrix) {
   EXPECT_EQ(test::big_endian_u32(png, 16), uint32_t(layout.width_px));
   EXPECT_EQ(test::big_endian_u32(png, 20), uint32_t(layout.height_px));
 
-  // The calibrated copy's default threshold is where its open-set false accepts are at most the
-  // target (2% unless told): evaluated again, it applies that threshold and keeps to it.
+  // The calibrated copy carries the impostor statistics this evaluation's store measured as
+  // its open-set prior.
   const SpeakerModel calibrated = SpeakerModel::load(dir.file("calibrated.pt"));
-  const double threshold = calibrated.threshold(kScoreThresholdName, -1e9);
   EXPECT_TRUE(std::filesystem::exists(dir.file("calibrated.json")));
+  EXPECT_DOUBLE_EQ(calibrated.threshold(kImpostorPriorMeanName, -1e9),
+                   j["store_open_set"]["impostor_mean"].get<double>());
+  EXPECT_DOUBLE_EQ(calibrated.threshold(kImpostorPriorStddevName, -1e9),
+                   j["store_open_set"]["impostor_stddev"].get<double>());
+  EXPECT_GT(calibrated.threshold(kImpostorPriorStddevName, -1e9), 0);
+  // Evaluated again, the same enrolled speakers give the same top-1 (the prior only shifts the
+  // shrunk statistics).
   const test::CommandResult again = test::run_command(
       std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
       " --open-set --impostors 'imp-*' --json --model " + shell_quote(dir.file("calibrated.pt")));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   const nlohmann::json k = nlohmann::json::parse(again.out);
-  EXPECT_DOUBLE_EQ(k["threshold"].get<double>(), threshold);
-  EXPECT_LE(k["open_set"]["false_accept_rate"].get<double>(), 0.02);
   EXPECT_DOUBLE_EQ(k["top1_accuracy"].get<double>(), j["top1_accuracy"].get<double>());
-
-  // --threshold-rule eer puts it at the open-set EER point instead.
-  const test::CommandResult eer = test::run_command(
-      std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
-      " --open-set --impostors 'imp-*' --json --model " + shell_quote(model) +
-      " --threshold-rule eer --calibrate-into " + shell_quote(dir.file("eer.pt")));
-  ASSERT_EQ(eer.exit_code, 0) << eer.err;
-  EXPECT_DOUBLE_EQ(SpeakerModel::load(dir.file("eer.pt")).threshold(kScoreThresholdName, 0),
-                   j["open_set"]["eer_threshold"].get<double>());
 }
 
 TEST(EvalCommand, ReportsInTextAndRefusesBadUse) {
@@ -464,36 +461,40 @@ TEST(EvalCommand, ReportsInTextAndRefusesBadUse) {
   const test::CommandResult missing = test::run_command(base + shell_quote(dir.file("nowhere")));
   EXPECT_EQ(missing.exit_code, 3) << missing.err;  // bad input
   EXPECT_NE(missing.err.find("nowhere"), std::string::npos) << missing.err;
-  // --impostors and --calibrate-into need --open-set; --calibrate-into is not for a trained model.
+  // --impostors needs --open-set; --calibrate-into is not for a trained model.
   EXPECT_EQ(
       test::run_command(base + shell_quote(dir.file("data")) + " --impostors 'imp-*'").exit_code,
       2);
-  EXPECT_EQ(test::run_command(base + shell_quote(dir.file("data")) +
-                              " --open-set --train --calibrate-into x.pt")
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      test::run_command(base + shell_quote(dir.file("data")) + " --train --calibrate-into x.pt")
+          .exit_code,
+      2);
 }
 
-TEST(EvalCommand, TrainReportsTheThresholdItKeptOrLowered) {
+TEST(EvalCommand, TrainKeepsTheStoresOpenSetDecision) {
   test::TempDir dir;
   write_dataset(dir.file("data"));
+  const std::string common = std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
+                             " --open-set --impostors 'imp-*' --json --model " +
+                             shell_quote(untrained_model());
+  const test::CommandResult before = test::run_command(common);
   const test::CommandResult run = test::run_command(
-      std::string(SPKID_BINARY) + " eval " + shell_quote(dir.file("data")) +
-      " --open-set --impostors 'imp-*' --json --model " + shell_quote(untrained_model()) +
+      common +
       " --train --epochs 2 --crops-per-speaker 8 --batch-size 8 --crop-min-seconds 1"
       " --crop-max-seconds 1.5 --threads 1");
+  ASSERT_EQ(before.exit_code, 0) << before.err;
   ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json b = nlohmann::json::parse(before.out);
   const nlohmann::json j = nlohmann::json::parse(run.out);
-  const nlohmann::json& training = j["training"];
-  ASSERT_TRUE(training.is_object()) << run.out;
-  // The clips were identified at the threshold train set: the base model's (the tiny model has
-  // none, so the fallback) or lower.
-  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), training["threshold"].get<double>());
-  EXPECT_DOUBLE_EQ(training["base_threshold"].get<double>(), kFallbackScoreThreshold);
-  EXPECT_LE(training["threshold"].get<double>(), training["base_threshold"].get<double>());
-  for (const char* rate : {"heldout_false_accept_rate", "heldout_false_reject_rate"}) {
-    EXPECT_GE(training[rate].get<double>(), 0) << rate;
-    EXPECT_LE(training[rate].get<double>(), 1) << rate;
+  ASSERT_TRUE(j["training"].is_object()) << run.out;
+  // The base model scores before and after train, calibrated on the same enrolled speakers:
+  // the threshold and the held-out figures do not move.
+  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), b["threshold"].get<double>());
+  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), j["store_open_set"]["threshold"].get<double>());
+  EXPECT_EQ(j["store_open_set"], b["store_open_set"]);
+  for (const char* rate : {"heldout_false_accept_rate", "heldout_genuine_accept_rate"}) {
+    EXPECT_GE(j["store_open_set"][rate].get<double>(), 0) << rate;
+    EXPECT_LE(j["store_open_set"][rate].get<double>(), 1) << rate;
   }
 }
 

@@ -160,8 +160,8 @@ TEST_F(RecognizerTest, ChunksSpeechAndRefusesTooLittleOfIt) {
   EXPECT_NEAR(speech.speech_seconds, 7, 0.5);
   EXPECT_EQ(speech.chunks.size(), 2u);  // 3 s chunks; the last 1 s remainder is dropped
 
-  audio.samples = test::concat({test::silence(1, kRate), test::speech_like(kAlice, 0.2, kRate, 5),
-                                test::silence(1, kRate)});
+  audio.samples = test::concat(
+      {test::silence(1, kRate), test::speech_like(kAlice, 0.2, kRate, 5), test::silence(1, kRate)});
   const Error error = *thrown_error([&] { recognizer.chunk_speech(audio); });
   EXPECT_EQ(error.code(), ErrorCode::kNoSpeech);
   EXPECT_NE(std::string(error.what()).find("too little speech"), std::string::npos);
@@ -236,14 +236,13 @@ TEST(TrainSpeakers, MakesACurrentClassifierAndKeepsTheBaseForNextTime) {
   }
   const SpeakerModel trained = SpeakerModel::load(result.model.path);
   EXPECT_EQ(trained.labels(), result.speakers);
-  EXPECT_DOUBLE_EQ(trained.threshold(kScoreThresholdName, -1), result.calibration.threshold);
-  // The threshold starts at the base model's (the tiny one has none: the fallback) and comes
-  // down only as far as rejecting no more than the allowed share of held-out genuine clips.
-  EXPECT_DOUBLE_EQ(result.base_threshold, kFallbackScoreThreshold);
-  EXPECT_LE(result.calibration.threshold, result.base_threshold);
-  if (result.calibration.threshold < result.base_threshold) {
-    EXPECT_LE(result.calibration.rates.false_reject_rate, options.max_false_reject_rate);
-  }
+  // train reports the store's open-set decision, calibrated on the three enrolled speakers,
+  // and sets no threshold of its own: the base model scores.
+  EXPECT_TRUE(result.open_set.calibrated);
+  EXPECT_EQ(result.open_set.num_speakers, 3);
+  EXPECT_GT(result.open_set.impostor_trials, 0u);
+  EXPECT_DOUBLE_EQ(result.open_set.threshold,
+                   open_set_threshold(3, OpenSetOptions{}.target_false_accept_rate));
   // Fine-tuning kept the pretraining speakers as the cohort.
   EXPECT_EQ(trained.cohort().size(), SpeakerModel::load(test::tiny_base_model()).labels().size());
 
@@ -251,12 +250,14 @@ TEST(TrainSpeakers, MakesACurrentClassifierAndKeepsTheBaseForNextTime) {
   // model scores, exactly as it scores before any train.
   const Recognizer recognizer = Recognizer::from_store(store);
   EXPECT_EQ(recognizer.classifier_speakers(), result.speakers);
-  EXPECT_DOUBLE_EQ(recognizer.default_threshold(), result.calibration.threshold);
+  EXPECT_DOUBLE_EQ(recognizer.default_threshold(), result.open_set.threshold);
   const ModelRecord base_record = classifier_base_model(store, trained);
   EXPECT_EQ(base_record.id, store_base_model(store).id);
   SpeakerModel base = SpeakerModel::load(base_record.path);
   const auto base_embeddings = enrolled_embeddings(store, base, base_record.id);
-  const Recognizer untrained(std::move(base), base_embeddings, false);
+  const auto base_clips = calibration_clips(store, base, base_record.id, 3);
+  Recognizer untrained(std::move(base), base_embeddings, false);
+  untrained.calibrate(base_clips);
   Audio audio;
   audio.sample_rate_hz = kRate;
   for (const auto& [name, voice] : {std::pair{"alice", kAlice}, {"bob", kBob}, {"carol", kCarol}}) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -916,6 +917,56 @@ TEST(Store, ModelsAndEmbeddings) {
   expect_error([&] { store.register_model(bad_metadata, "x"); }, ErrorCode::kInvalidArgument,
                "JSON object");
   EXPECT_EQ(store.models().size(), 2u);
+}
+
+TEST(Store, WindowEmbeddingsAreKeptPerClipAndModelAndGoWithTheSpeaker) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  const EnrollmentResult olga = store.add_enrollment(make_enrollment("olga", 1, 2));
+  const EnrollmentResult paul = store.add_enrollment(make_enrollment("paul", 2, 1));
+  const ModelRecord model = store.register_model(model_of_kind("cnn"), "weights");
+  ClipQuery missing;
+  missing.missing_window_embeddings_for_model = model.id;
+  EXPECT_EQ(store.clips(missing).size(), 3u);
+
+  // Given out of order, read back by speaker, clip and window.
+  EXPECT_EQ(store.set_window_embeddings(model.id, {{olga.clip_ids[1], 0, {0, 1}},
+                                                   {olga.clip_ids[0], 1, {1, 1}},
+                                                   {olga.clip_ids[0], 0, {1, 0}}}),
+            3);
+  const std::vector<StoredClip> still_missing = store.clips(missing);
+  ASSERT_EQ(still_missing.size(), 1u);
+  EXPECT_EQ(still_missing[0].id, paul.clip_ids[0]);
+  // Clip embeddings are another cache: a clip with windows still misses its embedding.
+  EXPECT_EQ(store.clips(clips_missing_embedding(model.id)).size(), 3u);
+  store.set_window_embeddings(model.id, {{paul.clip_ids[0], 0, {0.5f, 0.5f}}});
+  std::vector<StoredWindowEmbedding> windows = store.window_embeddings(model.id);
+  ASSERT_EQ(windows.size(), 4u);
+  EXPECT_EQ(windows[0].clip_id, olga.clip_ids[0]);
+  EXPECT_EQ(windows[0].window_index, 0);
+  EXPECT_EQ(windows[0].embedding, (std::vector<float>{1, 0}));
+  EXPECT_EQ(windows[1].window_index, 1);
+  EXPECT_EQ(windows[2].clip_id, olga.clip_ids[1]);
+  EXPECT_EQ(windows[3].speaker, "paul");
+  // Replaced in place; a bad vector changes nothing.
+  store.set_window_embeddings(model.id, {{olga.clip_ids[0], 1, {2, 2}}});
+  EXPECT_EQ(store.window_embeddings(model.id)[1].embedding, (std::vector<float>{2, 2}));
+  expect_error(
+      [&] {
+        store.set_window_embeddings(model.id, {{olga.clip_ids[0], 0, {NAN, 1}}});
+      },
+      ErrorCode::kInvalidArgument, "NaN");
+  expect_error(
+      [&] {
+        store.set_window_embeddings(model.id, {{olga.clip_ids[0], -1, {1, 1}}});
+      },
+      ErrorCode::kInvalidArgument, "window index");
+  EXPECT_EQ(store.window_embeddings(model.id).size(), 4u);
+
+  // A removed speaker's windows go with them; a late window of a removed clip is skipped.
+  store.remove_speaker("paul");
+  EXPECT_EQ(store.window_embeddings(model.id).size(), 3u);
+  EXPECT_EQ(store.set_window_embeddings(model.id, {{paul.clip_ids[0], 0, {1, 1}}}), 0);
 }
 
 TEST(Store, OpeningForWritingRemovesOldOrphanModelFiles) {

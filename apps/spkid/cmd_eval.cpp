@@ -27,7 +27,6 @@ struct EvalSettings {
   SpeakerTrainingOptions training;
   std::string confusion_png;
   std::string calibrated_model;
-  CalibrationOptions calibration{ThresholdRule::kFalseAcceptRate, 0.02};
   bool json = false;
 };
 
@@ -58,6 +57,7 @@ void print_report(const DatasetEvaluation& evaluation) {
   std::cout << "\nconfusion matrix (rows: true speaker, columns: answer):\n"
             << confusion.to_text() << '\n';
 
+  std::cout << fmt::format("unknown:        {}\n", describe_open_set(evaluation.open_set));
   std::cout << fmt::format("verification:   EER {} (threshold {:.2f}), minDCF {:.3f}\n",
                            percent(r.eer.rate), r.eer.threshold, r.min_dcf.cost);
   if (r.has_open_set()) {
@@ -81,37 +81,35 @@ void print_json(const DatasetEvaluation& evaluation, const EvalSettings& setting
     object["training"] = {{"epochs", t.epochs_done},
                           {"best_epoch", t.best_epoch},
                           {"val_accuracy", t.val_accuracy},
-                          {"threshold", t.calibration.threshold},
-                          {"base_threshold", t.base_threshold},
-                          {"heldout_false_accept_rate", t.calibration.rates.false_accept_rate},
-                          {"heldout_false_reject_rate", t.calibration.rates.false_reject_rate},
                           {"seconds", t.seconds}};
   } else {
     object["training"] = nullptr;
   }
+  object["store_open_set"] = open_set_json(evaluation.open_set);
+  object["store_open_set"]["impostor_mean"] = evaluation.open_set.measured.mean;
+  object["store_open_set"]["impostor_stddev"] = evaluation.open_set.measured.stddev;
   object["seconds"] = seconds;
   print_json_line(object);
 }
 
-// The evaluated model with its default score threshold calibrated on this evaluation's open-set
-// answers by `calibration` (--threshold-rule, --target-false-accept-rate).
-void write_calibrated_model(const DatasetEvaluation& evaluation,
-                            const CalibrationOptions& calibration, const std::string& path) {
-  const EvaluationResult& r = evaluation.result;
-  const Calibration calibrated =
-      calibrate_threshold(r.open_set_genuine_scores, r.open_set_impostor_scores, calibration);
+// The evaluated model with its open-set prior set to the impostor statistics this evaluation's
+// store measured on its enrolled speakers (how the shipped model gets its prior).
+void write_calibrated_model(const DatasetEvaluation& evaluation, const std::string& path) {
+  const ImpostorStatistics& measured = evaluation.open_set.measured;
   SpeakerModel model = SpeakerModel::load(evaluation.model_path);
-  model.set_threshold(kScoreThresholdName, calibrated.threshold);
+  model.set_threshold(kImpostorPriorMeanName, measured.mean);
+  model.set_threshold(kImpostorPriorStddevName, measured.stddev);
   model.save(path);
   write_model_sidecars(model, path);
-  spdlog::info("wrote {} with score threshold {:.3f} ({} false accepts, {} false rejects here)",
-               path, calibrated.threshold, percent(calibrated.rates.false_accept_rate),
-               percent(calibrated.rates.false_reject_rate));
+  spdlog::info(
+      "wrote {} with the open-set prior: impostor mean {:.3f}, standard deviation {:.3f} "
+      "({} trials of {} speakers)",
+      path, measured.mean, measured.stddev, evaluation.open_set.impostor_trials,
+      evaluation.open_set.num_speakers);
 }
 
 int run_eval(EvalSettings& settings, const Context& context) {
   if (settings.train) settings.options.training = settings.training;
-  settings.calibration.validate();
   const auto start = std::chrono::steady_clock::now();
 
   std::optional<ProgressBar> progress;
@@ -157,7 +155,7 @@ int run_eval(EvalSettings& settings, const Context& context) {
     write_confusion_png(settings.confusion_png, evaluation.result.confusion, picture);
   }
   if (!settings.calibrated_model.empty()) {
-    write_calibrated_model(evaluation, settings.calibration, settings.calibrated_model);
+    write_calibrated_model(evaluation, settings.calibrated_model);
   }
   return kExitSuccess;
 }
@@ -210,29 +208,11 @@ Command add_eval_command(CLI::App& parent, const Context& context) {
       ->type_name("FILE");
   command
       ->add_option("--calibrate-into", settings->calibrated_model,
-                   "Write a copy of the evaluated model whose default threshold is calibrated "
-                   "on this evaluation's open-set answers by --threshold-rule (how the shipped "
-                   "model gets its threshold)")
+                   "Write a copy of the evaluated model whose open-set prior is the impostor "
+                   "statistics measured on this evaluation's enrolled speakers (how the shipped "
+                   "model gets its prior)")
       ->type_name("MODEL")
-      ->needs(open_set)
       ->excludes(train);
-  command
-      ->add_option_function<std::string>(
-          "--threshold-rule",
-          [settings](const std::string& rule) {
-            settings->calibration.rule =
-                rule == "eer" ? ThresholdRule::kEqualErrorRate : ThresholdRule::kFalseAcceptRate;
-          },
-          "With --calibrate-into. far: the lowest threshold keeping impostors' false accepts "
-          "at the target; eer: where false accepts equal false rejects")
-      ->check(CLI::IsMember({"far", "eer"}))
-      ->default_str("far")
-      ->type_name("RULE");
-  command
-      ->add_option("--target-false-accept-rate", settings->calibration.target_false_accept_rate,
-                   "With --calibrate-into and the far rule: the share of impostor clips accepted")
-      ->capture_default_str()
-      ->type_name("P");
   add_jobs_option(*command, settings->options.threads);
   add_recognition_options(*command, settings->options.recognition);
   command->footer(
@@ -244,8 +224,7 @@ Command add_eval_command(CLI::App& parent, const Context& context) {
       "Examples:\n"
       "  spkid eval corpus/dev --open-set --impostors 'ls-*'\n"
       "  spkid eval corpus/dev --open-set --impostors 'ls-*' --train --confusion-png dev.png\n"
-      "  spkid eval corpus/dev --open-set --impostors 'ls-*' --model base.pt "
-      "--calibrate-into base.pt");
+      "  spkid eval corpus/dev --model base.pt --calibrate-into base.pt");
   return {command, [settings, &context] { return run_eval(*settings, context); }};
 }
 

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "open_set_report.h"
 #include "spkid/recognizer.h"
 #include "store_commands.h"
 #include "table.h"
@@ -15,6 +16,22 @@ struct ListSettings {
   std::vector<std::string> names;
   bool json = false;
 };
+
+// The open-set summary the last identify or train kept, when it is about these speakers.
+void print_open_set_summary(const Store& store, const std::vector<SpeakerSummary>& speakers) {
+  const auto summary = store.setting(kOpenSetSummaryKey);
+  if (!summary) {
+    spdlog::info("the open-set decision is not calibrated yet: the first identify or train does");
+    return;
+  }
+  const OpenSetCalibration open_set = open_set_summary_from_json(*summary);
+  std::cout << "unknown: " << describe_open_set(open_set);
+  if (open_set.num_speakers != int(speakers.size())) {
+    std::cout << " (calibrated with " << open_set.num_speakers
+              << " speakers; the next identify or train calibrates again)";
+  }
+  std::cout << '\n';
+}
 
 void list_speakers(const Store& store, bool json) {
   const std::vector<SpeakerSummary> speakers = store.list_speakers();
@@ -35,15 +52,15 @@ void list_speakers(const Store& store, bool json) {
       print_json_line(object);
       continue;
     }
-    table.add_row({speaker.name, std::to_string(speaker.num_recordings),
-                   std::to_string(speaker.num_clips), fixed(speaker.speech_seconds),
-                   progress_toward_recommended(speaker.speech_seconds),
-                   has_classifier && speaker.covered_by_current_model ? "yes" : "no",
-                   speaker.created_at});
+    table.add_row(
+        {speaker.name, std::to_string(speaker.num_recordings), std::to_string(speaker.num_clips),
+         fixed(speaker.speech_seconds), progress_toward_recommended(speaker.speech_seconds),
+         has_classifier && speaker.covered_by_current_model ? "yes" : "no", speaker.created_at});
   }
   table.print(std::cout);
   if (speakers.empty())
     spdlog::info("no speakers in {}: enroll one with `spkid enroll`", store.dir());
+  if (!json && !speakers.empty()) print_open_set_summary(store, speakers);
   if (!json && !speakers.empty() && !has_classifier) {
     spdlog::info(
         "identify compares voices with each speaker's enrollment; `spkid train` makes a "

@@ -1,5 +1,5 @@
-// spkid train: fine-tunes a classifier of the enrolled speakers from the base model, calibrates
-// its threshold, and makes it the store's current model.
+// spkid train: fine-tunes a classifier of the enrolled speakers from the base model and makes it
+// the store's current model.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "model_options.h"
 #include "progress.h"
+#include "recognition.h"
 #include "spkid/recognizer.h"
 
 namespace spkid::cli {
@@ -28,17 +29,13 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 void print_summary(const SpeakerTrainingResult& result, bool json) {
-  const ErrorRates& rates = result.calibration.rates;
   if (json) {
     print_json_line({{"model", result.model.path},
                      {"speakers", result.speakers},
                      {"epochs", result.epochs_done},
                      {"best_epoch", result.best_epoch},
                      {"val_accuracy", result.val_accuracy},
-                     {"threshold", result.calibration.threshold},
-                     {"base_threshold", result.base_threshold},
-                     {"false_accept_rate", rates.false_accept_rate},
-                     {"false_reject_rate", rates.false_reject_rate},
+                     {"open_set", open_set_json(result.open_set)},
                      {"seconds", result.seconds}});
     return;
   }
@@ -46,15 +43,11 @@ void print_summary(const SpeakerTrainingResult& result, bool json) {
       "trained a classifier of {} speakers ({}) in {:.1f} s\n"
       "epochs:             {} (best: {})\n"
       "held-out accuracy:  {}\n"
-      "threshold:          {:.2f} ({})\n"
-      "held-out clips:     {} rejected; {} score above it for another enrolled speaker\n"
+      "unknown:            {}\n"
       "model:              {}\n",
       result.speakers.size(), joined(result.speakers), result.seconds, result.epochs_done,
-      result.best_epoch, percent(result.val_accuracy), result.calibration.threshold,
-      result.calibration.threshold < result.base_threshold
-          ? fmt::format("lowered from the base model's {:.2f}", result.base_threshold)
-          : std::string("the base model's"),
-      percent(rates.false_reject_rate), percent(rates.false_accept_rate), result.model.path);
+      result.best_epoch, percent(result.val_accuracy), describe_open_set(result.open_set),
+      result.model.path);
 }
 
 int run_train(const TrainSettings& settings, const Context& context) {
@@ -99,15 +92,14 @@ Command add_train_command(CLI::App& parent, const Context& context) {
   command->add_flag(
       "--json", settings->json,
       "The summary as one JSON object: model, speakers, epochs, best_epoch, "
-      "val_accuracy, threshold, base_threshold, false_accept_rate, false_reject_rate, "
-      "seconds");
+      "val_accuracy, open_set (threshold, speakers, calibrated, held-out rates), seconds");
   add_speaker_training_options(*command, settings->options);
   command->footer(
       "Transfer learning from the store's base model: a new head for the enrolled speakers,\n"
       "started from their enrollment clips, trained on their stored speech with augmentation;\n"
-      "the end of each speaker's speech is held out to stop early and to check the threshold.\n"
-      "The base model keeps scoring answers, so its threshold holds, lowered only where it would\n"
-      "reject more than --max-false-reject-rate of the held-out clips. Needs at least two\n"
+      "the end of each speaker's speech is held out to stop early. The base model keeps\n"
+      "scoring answers, with the store's open-set decision calibrated on the enrolled speakers\n"
+      "themselves (each a stranger to the others); train reports it. Needs at least two\n"
       "enrolled speakers. The new model becomes current only when training succeeds; speakers\n"
       "enrolled later are identified by their clips until the next train.\n\n"
       "Examples:\n"

@@ -86,6 +86,24 @@ void add_augment_options(CLI::App& command, AugmentOptions& options) {
             "Share of crops played faster or slower", "P", kAugmentGroup);
   add_value(command, "--speed-min", options.speed_min, "Slowest speed factor", "F", kAugmentGroup);
   add_value(command, "--speed-max", options.speed_max, "Fastest speed factor", "F", kAugmentGroup);
+  add_value(command, "--babble-fraction", options.babble_fraction,
+            "Of the noisy crops, share mixed with other speakers talking at once", "P",
+            kAugmentGroup);
+  add_value(command, "--pitch-probability", options.pitch_probability,
+            "Share of crops with their pitch moved at the same speed", "P", kAugmentGroup);
+  add_value(command, "--pitch-min-cents", options.pitch_min_cents, "Lowest pitch shift", "CENTS",
+            kAugmentGroup);
+  add_value(command, "--pitch-max-cents", options.pitch_max_cents, "Highest pitch shift", "CENTS",
+            kAugmentGroup);
+  add_value(command, "--reverb-probability", options.reverb_probability,
+            "Share of crops played in a simulated room", "P", kAugmentGroup);
+  add_value(command, "--rt60-min", options.rt60_min_seconds, "Shortest reverberation time", "S",
+            kAugmentGroup);
+  add_value(command, "--rt60-max", options.rt60_max_seconds, "Longest reverberation time", "S",
+            kAugmentGroup);
+  add_value(command, "--telephone-probability", options.telephone_probability,
+            "Share of crops sent through an 8 kHz mu-law or A-law telephone line", "P",
+            kAugmentGroup);
   add_value(command, "--spec-augment-probability", options.spec_augment_probability,
             "Share of crops given SpecAugment time and frequency masks", "P", kAugmentGroup);
 }
@@ -93,10 +111,24 @@ void add_augment_options(CLI::App& command, AugmentOptions& options) {
 void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& options) {
   FineTuneOptions& fine_tune = options.fine_tune;
   command
-      .add_flag(
-          "--head-only", [&fine_tune](int64_t) { fine_tune.train_last_block = false; },
-          "Train only the classifier head, not the network's last convolution block")
+      .add_option_function<std::string>(
+          "--scope",
+          [&fine_tune](const std::string& name) { fine_tune.scope = parse_fine_tune_scope(name); },
+          "What train adapts: head (the classifier alone), embedding (the layers after pooling "
+          "too; each crop goes through the frozen convolutions once), last-block (the last "
+          "convolution block too; about 10x slower)")
+      ->check(CLI::IsMember({"head", "embedding", "last-block"}))
+      ->default_str(fine_tune_scope_name(fine_tune.scope))
+      ->type_name("SCOPE")
       ->group(kFineTuneGroup);
+  command
+      .add_flag(
+          "--head-only", [&fine_tune](int64_t) { fine_tune.scope = FineTuneScope::kHead; },
+          "The same as --scope head")
+      ->group(kFineTuneGroup);
+  add_value(command, "--cached-crops-per-speaker", fine_tune.cached_crops_per_speaker,
+            "With --scope head or embedding: distinct augmented crops of each speaker", "N",
+            kFineTuneGroup);
   add_value(command, "--patience", fine_tune.patience,
             "Stop after this many epochs without a better held-out loss", "EPOCHS", kFineTuneGroup);
   command
@@ -104,10 +136,6 @@ void add_speaker_training_options(CLI::App& command, SpeakerTrainingOptions& opt
                   "Folder of background-noise recordings mixed into training crops")
       ->type_name("DIR")
       ->group(kFineTuneGroup);
-  add_value(command, "--max-false-reject-rate", options.max_false_reject_rate,
-            "Lower the base model's threshold when it would reject more than this share of "
-            "held-out genuine trials",
-            "P", kFineTuneGroup);
   add_training_options(command, fine_tune.training);
   add_augment_options(command, fine_tune.training.augment);
 }

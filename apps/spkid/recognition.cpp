@@ -12,16 +12,20 @@ void add_recognition_options(CLI::App& command, RecognitionOptions& options) {
   // Audio is decoded at the rate the store's model takes.
   command.remove_option(command.get_option("--sample-rate"));
   add_vad_options(command, options.vad);
+  command
+      .add_option("--cohort-exclude", options.cohort_exclude,
+                  "Leave the pretraining speakers whose labels match this glob out of the score "
+                  "normalisation's cohort (to measure a household with no look-alikes among them)")
+      ->type_name("GLOB");
 }
 
 void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
   command
       .add_option_function<double>(
           "--threshold", [&threshold](double value) { threshold = value; },
-          fmt::format("Lowest score accepted as a speaker's voice (default: the model's, "
-                      "calibrated by `spkid train` or shipped with the base model, else {:g}); "
-                      "scores are in standard deviations above the closest impostors",
-                      kFallbackScoreThreshold))
+          "Lowest score accepted as a speaker's voice (default: the store's, calibrated on its "
+          "enrolled speakers); scores are in standard deviations above how a stranger recorded "
+          "like the enrolled speakers scores against that speaker")
       ->type_name("SCORE");
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli.h"
+#include "open_set_report.h"
 #include "spkid/recognizer.h"
 #include "spkid/store.h"
 

@@ -37,6 +37,7 @@ struct DatasetEvaluation {
   std::string model_path;  // the model evaluated (before any training)
   EvaluationResult result;
   std::optional<SpeakerTrainingResult> training;
+  OpenSetCalibration open_set;             // the store's decision the answers were made with
   std::vector<std::string> skipped_files;  // not audio, or no speech: "PATH: why"
 };
 

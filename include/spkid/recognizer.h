@@ -33,6 +33,7 @@
 #include "spkid/audio.h"
 #include "spkid/chunk.h"
 #include "spkid/model.h"
+#include "spkid/open_set.h"
 #include "spkid/pretrain.h"
 #include "spkid/scoring.h"
 #include "spkid/store.h"
@@ -44,11 +45,11 @@ namespace spkid {
 inline constexpr const char* kBaseModelKind = "base";              // the shipped, pretrained one
 inline constexpr const char* kClassifierModelKind = "classifier";  // made by train
 
-// The threshold names a model carries (SpeakerModel::threshold).
-inline constexpr const char* kScoreThresholdName = "score";  // on the AS-normalised score
-// A threshold for a model that carries none: the score is in cohort standard deviations, and a
-// voice this far above the impostors closest to it is rarely anyone else.
-inline constexpr double kFallbackScoreThreshold = 3.0;
+// The open-set prior a base model carries (SpeakerModel::threshold): the impostor statistics, on
+// its AS-normalised scores, of strangers recorded like the enrolled speakers (measured on the
+// dev speakers, data/models/README.md). A model without them uses OpenSetOptions::prior.
+inline constexpr const char* kImpostorPriorMeanName = "impostor_mean";
+inline constexpr const char* kImpostorPriorStddevName = "impostor_stddev";
 
 // The shipped base model: $SPKID_BASE_MODEL when set, else the installed copy
 // (<prefix>/share/spkid/models/base.pt), else the source tree's data/models/base.pt. Throws
@@ -72,6 +73,18 @@ using EnrolledEmbeddings = std::map<std::string, std::vector<std::vector<float>>
 // be written).
 EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id);
 
+// The windows of one enrollment clip's features that calibrate the open-set decision:
+// `window_seconds` long (the length identify cuts), every half window, the last ending with the
+// clip; a shorter clip is one window, one too short for the network none.
+std::vector<FeatureMatrix> calibration_windows(const FeatureMatrix& clip, const SpeakerModel& model,
+                                               double window_seconds);
+
+// Every enrolled clip's embedding and its windows' embeddings by `model` (calibration_windows of
+// the stored features). Those the store lacks are computed and saved as enrolled_embeddings()
+// does.
+CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int64_t model_id,
+                                   double window_seconds);
+
 // The base model a classifier of the store was fine-tuned from (recorded by train). Throws
 // Error(kModel) when the store no longer holds it ("train again").
 ModelRecord classifier_base_model(const Store& store, const SpeakerModel& classifier);
@@ -84,6 +97,10 @@ struct RecognitionOptions {
   // speech when it lasts at least min_clip_seconds.
   ChunkOptions chunk = default_chunks();
   int cohort_top_k = kDefaultCohortTopK;
+  // Pretraining speakers whose labels match this glob are left out of the cohort (evaluations
+  // of a household with no look-alikes among them); empty: none.
+  std::string cohort_exclude;
+  OpenSetOptions open_set;  // its prior is replaced by the scoring model's, when it has one
 
   static ChunkOptions default_chunks();  // 3 s chunks, at least 0.5 s of speech
   void validate() const;                 // throws Error(kInvalidArgument) naming the bad field
@@ -124,9 +141,14 @@ class Recognizer {
   std::vector<std::string> speakers() const;  // by name
   // Those scored by the classifier's rows (the rest by their centroid).
   std::vector<std::string> classifier_speakers() const;
-  // The naming model's calibrated score threshold (train's, for a classifier), else the scoring
-  // model's, else kFallbackScoreThreshold.
+  // The threshold on normalised scores that open_set() set for this many speakers.
   double default_threshold() const;
+  // The open-set decision: each speaker's impostor statistics, from the prior alone until
+  // calibrate() is given the enrolled speakers' windows.
+  const OpenSetCalibration& open_set() const;
+  // Calibrates the open-set decision on the enrolled speakers' clips and windows by the scoring
+  // model (open_set.h). Throws Error(kInvalidArgument) for speakers that are not enrolled.
+  void calibrate(const CalibrationClips& scored_clips);
 
   // Decoded audio -> speech (VAD) -> chunks -> features. Throws Error(kNoSpeech) when there is
   // less speech than one chunk's min_clip_seconds ("too little speech: give at least ...").
@@ -134,7 +156,7 @@ class Recognizer {
 
   // The speaker among the enrolled (or kUnknownSpeaker below `threshold`), with the top_n best
   // (the answer first, then by score). Scores of Identification are the scoring model's
-  // AS-normalised scores.
+  // AS-normalised scores normalised again by each speaker's impostor statistics (open_set()).
   Identification identify(const ChunkedSpeech& speech, double threshold,
                           std::size_t top_n = 1) const;
   // Whether `speaker` speaks: their score against `threshold`. Throws Error(kInvalidArgument)
@@ -155,13 +177,6 @@ class Recognizer {
 
 struct SpeakerTrainingOptions {
   FineTuneOptions fine_tune;
-  // The trained model's threshold. The base model scores, so its threshold, calibrated on
-  // strangers' speech (data/models/README.md), keeps the false accepts it was set for; train
-  // lowers it where it would reject more than max_false_reject_rate of the held-out genuine
-  // trials (each held-out clip against its own speaker, accepted only when also named right):
-  // the enrolled speakers' own recordings, which no stranger could calibrate.
-  double max_false_reject_rate = 0.05;
-  double calibration_clip_seconds = 3;  // held-out trials are cut in clips of this length
 };
 
 struct SpeakerTrainingResult {
@@ -169,17 +184,16 @@ struct SpeakerTrainingResult {
   std::vector<std::string> speakers;
   int epochs_done = 0;
   int best_epoch = 0;
-  double val_accuracy = 0;    // held-out enrollment clips, best epoch
-  double base_threshold = 0;  // the base model's, which calibration started from
-  // The threshold and its rates on held-out trials: genuine as above, impostor each clip's best
-  // score among the other enrolled speakers.
-  Calibration calibration;
+  double val_accuracy = 0;  // held-out enrollment clips, best epoch
+  // The store's open-set decision after train: the base model still scores, calibrated on the
+  // enrolled speakers (open_set.h), so train changes the naming, not the threshold.
+  OpenSetCalibration open_set;
   double seconds = 0;
 };
 
 // Fine-tunes a classifier of every enrolled speaker from the store's current model's base (the
-// base model, or the base a classifier was made from), calibrates its score threshold (see
-// SpeakerTrainingOptions), and registers it as the store's new current model, atomically: an
+// base model, or the base a classifier was made from) and registers it as the store's new
+// current model, atomically: an
 // interrupted or failed train leaves the previous model current. Throws Error(kStore) with
 // fewer than two enrolled speakers or when a speaker's audio was enrolled by an spkid that kept
 // no audio ("enroll again"), Error(kNoSpeech) when a speaker has too little audio.

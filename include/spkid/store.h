@@ -23,7 +23,10 @@ namespace spkid {
 inline constexpr const char* kStoreDatabaseName = "spkid.db";
 // The newest schema this build reads and writes (kept in PRAGMA user_version). Older stores are
 // migrated when opened; newer ones are refused untouched.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
+// The setting under which identify and train keep the open-set summary for `spkid list`.
+inline constexpr const char* kOpenSetSummaryKey = "open_set_summary";
+
 // How long an operation waits for another process's write to finish before giving up.
 inline constexpr int kStoreBusyTimeoutMs = 10000;
 
@@ -115,6 +118,8 @@ struct ClipQuery {
   std::string speaker;  // only this speaker's clips; empty: every speaker
   // Only the clips that have no embedding by this model yet.
   std::optional<int64_t> missing_embedding_for_model;
+  // Only the clips that have no window embeddings by this model yet.
+  std::optional<int64_t> missing_window_embeddings_for_model;
 };
 
 struct ClipEmbedding {
@@ -126,6 +131,20 @@ struct StoredEmbedding {
   int64_t clip_id = 0;
   int64_t speaker_id = 0;
   std::string speaker;
+  std::vector<float> embedding;
+};
+
+// An embedding of one window of a clip (see Store::set_window_embeddings).
+struct WindowEmbedding {
+  int64_t clip_id = 0;
+  int window_index = 0;
+  std::vector<float> embedding;
+};
+
+struct StoredWindowEmbedding {
+  int64_t clip_id = 0;
+  std::string speaker;
+  int window_index = 0;
   std::vector<float> embedding;
 };
 
@@ -167,6 +186,10 @@ class Store {
 
   // The feature options of every stored clip; nullopt until the first enrollment fixes them.
   std::optional<FeatureOptions> feature_options() const;
+  // Free-form store-wide values other components keep (e.g. the open-set summary, under
+  // kOpenSetSummaryKey); nullopt when unset. set_setting refuses the keys the store itself owns.
+  std::optional<std::string> setting(const std::string& key) const;
+  void set_setting(const std::string& key, const std::string& value);
 
   // Adds one recording and its clips to a speaker (created when new), all in one transaction.
   // Enrolling audio with the same digest again under the same name changes nothing (see
@@ -201,6 +224,11 @@ class Store {
   int set_embeddings(int64_t model_id, const std::vector<ClipEmbedding>& embeddings);
   // Every embedding by model `model_id`, in the order of clips().
   std::vector<StoredEmbedding> embeddings(int64_t model_id) const;
+  // The same for embeddings of windows cut from the clips (for the open-set calibration):
+  // stored or replaced in one transaction, skipping removed clips; read in the order of
+  // clips(), then window.
+  int set_window_embeddings(int64_t model_id, const std::vector<WindowEmbedding>& embeddings);
+  std::vector<StoredWindowEmbedding> window_embeddings(int64_t model_id) const;
 
   // Writes the model file atomically into the store folder (mode 0600), then records it (and,
   // with make_current, makes it the current model) in one transaction; if recording fails the

@@ -139,7 +139,10 @@ class Batch {
   // enrolled before the model existed).
   std::vector<std::vector<float>> earlier_embeddings(const std::string& speaker) {
     const ClipEmbedder& embedder = *hooks_.embedder;
-    std::vector<StoredClip> missing = store_.clips({speaker, embedder.model_id()});
+    ClipQuery query;
+    query.speaker = speaker;
+    query.missing_embedding_for_model = embedder.model_id();
+    std::vector<StoredClip> missing = store_.clips(query);
     if (!missing.empty()) {
       std::vector<FeatureMatrix> features;
       for (StoredClip& clip : missing) features.push_back(std::move(clip.features));

@@ -10,19 +10,22 @@
 #include <string>
 #include <vector>
 
+#include "features/fftw_planner.h"
 #include "spkid/error.h"
 #include "spkid/features.h"
 
 namespace spkid {
+
+std::mutex& detail::fftw_planner_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// FFTW's planner is not thread-safe; only fftwf_execute* is.
-std::mutex& fftw_planner_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
+using detail::fftw_planner_mutex;
 
 struct FftwFree {
   void operator()(void* memory) const noexcept { fftwf_free(memory); }

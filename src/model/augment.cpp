@@ -71,8 +71,11 @@ std::vector<float> take_crop(const std::vector<float>& speech, long begin, long 
 }
 
 Augmenter::Augmenter(const AugmentOptions& options, std::vector<std::vector<float>> noises,
-                     int sample_rate_hz)
-    : options_(options), noises_(std::move(noises)), sample_rate_hz_(sample_rate_hz) {
+                     int sample_rate_hz, const std::vector<SpeakerSpeech>* babble_speakers)
+    : options_(options),
+      noises_(std::move(noises)),
+      sample_rate_hz_(sample_rate_hz),
+      babble_speakers_(babble_speakers) {
   options_.validate();
   noises_.erase(std::remove_if(noises_.begin(), noises_.end(),
                                [](const auto& n) { return mean_power(n) <= 0; }),
@@ -95,17 +98,53 @@ std::vector<float> Augmenter::crop(const std::vector<float>& speech, long num_sa
   } else {
     out = take_crop(speech, uniform_index(rng, size), num_samples);
   }
-  if (chance(rng, options_.noise_probability)) add_noise(out, rng);
+  if (chance(rng, options_.pitch_probability)) {
+    out = shift_pitch(out, sample_rate_hz_,
+                      uniform(rng, options_.pitch_min_cents, options_.pitch_max_cents));
+  }
+  if (chance(rng, options_.reverb_probability)) {
+    const double rt60 = uniform(rng, options_.rt60_min_seconds, options_.rt60_max_seconds);
+    out = convolve(out, room_impulse_response(sample_rate_hz_, rt60, rng));
+  }
+  if (chance(rng, options_.noise_probability)) add_noise(out, speech, rng);
+  if (chance(rng, options_.telephone_probability)) {
+    out = telephone_channel(out, sample_rate_hz_,
+                            chance(rng, 0.5) ? TelephoneCodec::kMuLaw : TelephoneCodec::kALaw);
+  }
   const auto gain = static_cast<float>(
       std::pow(10.0, uniform(rng, options_.gain_min_db, options_.gain_max_db) / 20));
   for (auto& v : out) v *= gain;
   return out;
 }
 
-void Augmenter::add_noise(std::vector<float>& crop, TrainingRng& rng) const {
+std::vector<float> Augmenter::babble(long num_samples, const std::vector<float>& speech,
+                                     TrainingRng& rng) const {
+  std::vector<float> sum(static_cast<size_t>(num_samples), 0.0f);
+  const long pool = long(babble_speakers_->size());
+  const long talkers =
+      options_.babble_min_speakers +
+      uniform_index(rng, options_.babble_max_speakers - options_.babble_min_speakers + 1);
+  for (long t = 0; t < talkers; ++t) {
+    const auto& other = (*babble_speakers_)[size_t(uniform_index(rng, pool))].speech;
+    if (&other == &speech || other.empty()) continue;
+    const auto voice = take_crop(other, uniform_index(rng, long(other.size())), num_samples);
+    // Each talker at its own level, as people near and far from the microphone.
+    const double power = mean_power(voice);
+    if (power <= 0) continue;
+    const auto scale = static_cast<float>(uniform(rng, 0.3, 1.0) / std::sqrt(power));
+    for (long i = 0; i < num_samples; ++i) sum[size_t(i)] += scale * voice[size_t(i)];
+  }
+  return sum;
+}
+
+void Augmenter::add_noise(std::vector<float>& crop, const std::vector<float>& speech,
+                          TrainingRng& rng) const {
   const long n = static_cast<long>(crop.size());
   std::vector<float> noise;
-  if (!noises_.empty() && chance(rng, options_.real_noise_fraction)) {
+  if (babble_speakers_ != nullptr && babble_speakers_->size() > 1 &&
+      chance(rng, options_.babble_fraction)) {
+    noise = babble(n, speech, rng);
+  } else if (!noises_.empty() && chance(rng, options_.real_noise_fraction)) {
     const auto& recording = noises_[static_cast<size_t>(uniform_index(rng, long(noises_.size())))];
     noise = take_crop(recording, uniform_index(rng, long(recording.size())), n);
   } else {

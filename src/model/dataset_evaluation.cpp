@@ -156,6 +156,7 @@ DatasetEvaluation evaluate_dataset(const std::string& dataset_dir,
   }
 
   const Recognizer recognizer = Recognizer::from_store(store, recognition);
+  evaluation.open_set = recognizer.open_set();
   evaluation.result = evaluate_recognizer(
       recognizer, set, options.threshold.value_or(recognizer.default_threshold()),
       callbacks.on_progress);

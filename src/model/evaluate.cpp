@@ -164,6 +164,10 @@ std::string EvaluationResult::to_json() const {
     json open_set = {{"false_accept_rate", open_set_rates.false_accept_rate},
                      {"false_reject_rate", open_set_rates.false_reject_rate}};
     open_set.update(rates_json(open_set_eer, open_set_min_dcf));
+    // Every answer's score, for DET curves and other thresholds (a misnamed genuine clip is
+    // below every answer).
+    open_set["genuine_scores"] = open_set_genuine_scores;
+    open_set["impostor_scores"] = open_set_impostor_scores;
     j["open_set"] = std::move(open_set);
   } else {
     j["open_set"] = nullptr;
@@ -271,14 +275,22 @@ EvaluationResult evaluate_unseen_speakers(const SpeakerModel& model,
   const EvaluationSet set =
       make_evaluation_set(speakers, impostors, model.feature_options().sample_rate_hz, options);
   const FeatureExtractor extractor(model.feature_options());
-  std::map<std::string, std::vector<std::vector<float>>> enrolled;
-  for (const EvaluationSpeaker& speaker : set.enrolled) {
-    enrolled[speaker.name] =
-        model.embed_batch(enrollment_clip_features(speaker.enrollment_speech, extractor, options));
-  }
   RecognitionOptions recognition;
   recognition.audio.sample_rate_hz = model.feature_options().sample_rate_hz;
-  const Recognizer recognizer(model.clone(), enrolled, /*use_classifier_rows=*/false, recognition);
+  std::map<std::string, std::vector<std::vector<float>>> enrolled;
+  CalibrationClips calibration;
+  int64_t clip_id = 0;
+  for (const EvaluationSpeaker& speaker : set.enrolled) {
+    const auto clips = enrollment_clip_features(speaker.enrollment_speech, extractor, options);
+    enrolled[speaker.name] = model.embed_batch(clips);
+    for (std::size_t c = 0; c < clips.size(); ++c) {
+      calibration[speaker.name].push_back({++clip_id, enrolled[speaker.name][c],
+                                           model.embed_batch(calibration_windows(
+                                               clips[c], model, recognition.chunk.clip_seconds))});
+    }
+  }
+  Recognizer recognizer(model.clone(), enrolled, /*use_classifier_rows=*/false, recognition);
+  recognizer.calibrate(calibration);
   return evaluate_recognizer(recognizer, set, recognizer.default_threshold());
 }
 

@@ -137,6 +137,10 @@ void SpeakerNetImpl::reset() {
 }
 
 torch::Tensor SpeakerNetImpl::embed(const torch::Tensor& features) {
+  return embed_pooled(pool(features));
+}
+
+torch::Tensor SpeakerNetImpl::pool(const torch::Tensor& features) {
   auto x = features.unsqueeze(1);  // [batch, 1 channel, frames, bands]
   size_t frozen = 0;
   while (frozen < blocks_.size() && is_frozen(blocks_[frozen])) ++frozen;
@@ -151,9 +155,12 @@ torch::Tensor SpeakerNetImpl::embed(const torch::Tensor& features) {
   // Statistics pooling over time: the embedding does not depend on the clip's length.
   const auto mean = x.mean(2);
   const auto std = x.var(2, /*unbiased=*/false).clamp_min(1e-5).sqrt();
-  auto pooled = torch::cat({mean.flatten(1), std.flatten(1)}, 1);
-  pooled = pooled_dropout_->forward(pooled);
-  const auto hidden = torch::relu(dense_norm_->forward(dense_->forward(pooled)));
+  return torch::cat({mean.flatten(1), std.flatten(1)}, 1);
+}
+
+torch::Tensor SpeakerNetImpl::embed_pooled(const torch::Tensor& pooled) {
+  const auto dropped = pooled_dropout_->forward(pooled);
+  const auto hidden = torch::relu(dense_norm_->forward(dense_->forward(dropped)));
   return embedding_->forward(hidden);
 }
 
@@ -182,11 +189,11 @@ std::vector<torch::Tensor> SpeakerNetImpl::begin_training(TrainScope scope) {
   eval();
   for (auto& p : parameters()) p.set_requires_grad(false);
   std::vector<std::shared_ptr<torch::nn::Module>> trained = {head_.ptr()};
-  if (scope == TrainScope::kLastBlockAndHead) {
-    trained.insert(trained.end(),
-                   {blocks_.back().ptr(), dense_.ptr(), dense_norm_.ptr(), embedding_.ptr()});
+  if (scope == TrainScope::kEmbeddingAndHead || scope == TrainScope::kLastBlockAndHead) {
+    trained.insert(trained.end(), {dense_.ptr(), dense_norm_.ptr(), embedding_.ptr()});
     trained.push_back(pooled_dropout_.ptr());
   }
+  if (scope == TrainScope::kLastBlockAndHead) trained.push_back(blocks_.back().ptr());
   std::vector<torch::Tensor> parameters;
   for (const auto& module : trained) {
     module->train();

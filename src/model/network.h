@@ -28,16 +28,23 @@ class ClassifierHeadImpl : public torch::nn::Cloneable<ClassifierHeadImpl> {
 };
 TORCH_MODULE(ClassifierHead);
 
-// Which weights training changes: everything (pretraining), or only the end (fine-tuning).
-enum class TrainScope { kAll, kHead, kLastBlockAndHead };
+// Which weights training changes: everything (pretraining), or only the end (fine-tuning): the
+// head, the layers after statistics pooling (dense, embedding) with the head, or the last
+// convolution block with those.
+enum class TrainScope { kAll, kHead, kEmbeddingAndHead, kLastBlockAndHead };
 
 class SpeakerNetImpl : public torch::nn::Cloneable<SpeakerNetImpl> {
  public:
   SpeakerNetImpl(NetworkOptions options, int num_features, int num_classes);
   void reset() override;
 
-  // [batch, frames, features] -> embedding before length normalisation, [batch, embedding_size].
+  // [batch, frames, features] -> embedding before length normalisation, [batch, embedding_size]:
+  // embed_pooled(pool(features)).
   torch::Tensor embed(const torch::Tensor& features);
+  // The convolution blocks and statistics pooling over time: [batch, pooled_size()].
+  torch::Tensor pool(const torch::Tensor& features);
+  // Dropout, dense layer, batch norm, ReLU and the embedding layer over pooled statistics.
+  torch::Tensor embed_pooled(const torch::Tensor& pooled);
   // Logits over the classes. With `targets` ([batch] int64) an AAM head subtracts its margin from
   // the target class (training); without, the logits are the ones used for posteriors.
   torch::Tensor logits(const torch::Tensor& embedding, const torch::Tensor& targets = {});

@@ -159,7 +159,7 @@ SpeakerModel pretrain(const PretrainOptions& options, const TrainingCallbacks& c
   const FeatureExtractor extractor(options.features);
   const LabelledClips val =
       split_heldout(speakers, extractor, training, options.network.min_frames());
-  const Augmenter augmenter(training.augment, std::move(noises), rate);
+  const Augmenter augmenter(training.augment, std::move(noises), rate, &speakers);
   const CropSampler sampler(speakers, augmenter, extractor, training);
   Trainer trainer(detail::ModelAccess::impl(model).net, TrainScope::kAll, training,
                   sampler.steps_per_epoch());

@@ -2,6 +2,8 @@
 // store starts from. The naming and scoring mechanism is described in recognizer.h.
 #include "spkid/recognizer.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -111,6 +113,86 @@ EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, 
   return enrolled;
 }
 
+std::vector<FeatureMatrix> calibration_windows(const FeatureMatrix& clip, const SpeakerModel& model,
+                                               double window_seconds) {
+  const FeatureOptions& features = model.feature_options();
+  const int min_frames = model.network_options().min_frames();
+  if (clip.num_frames < min_frames) return {};
+  const int window_frames = std::max(
+      min_frames, num_frames_for(std::lround(window_seconds * features.sample_rate_hz), features));
+  std::vector<int> starts;
+  if (clip.num_frames <= window_frames) {
+    starts.push_back(0);
+  } else {
+    const int hop = std::max(1, window_frames / 2);
+    for (int begin = 0; begin + window_frames <= clip.num_frames; begin += hop) {
+      starts.push_back(begin);
+    }
+    if (starts.back() + window_frames < clip.num_frames) {
+      starts.push_back(clip.num_frames - window_frames);
+    }
+  }
+  std::vector<FeatureMatrix> windows;
+  for (const int begin : starts) {
+    FeatureMatrix w;
+    w.num_frames = std::min(window_frames, clip.num_frames);
+    w.num_features = clip.num_features;
+    w.data.assign(clip.data.begin() + std::size_t(begin) * clip.num_features,
+                  clip.data.begin() + std::size_t(begin + w.num_frames) * clip.num_features);
+    // Normalisation is affine per band: normalising a slice of normalised features gives the
+    // slice's own normalisation, as if it had been a clip of its own.
+    if (features.normalize_mean) normalize_utterance(w, features.normalize_variance);
+    windows.push_back(std::move(w));
+  }
+  return windows;
+}
+
+CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int64_t model_id,
+                                   double window_seconds) {
+  ClipQuery missing_query;
+  missing_query.missing_window_embeddings_for_model = model_id;
+  std::vector<WindowEmbedding> fresh;
+  {
+    const std::vector<StoredClip> missing = store.clips(missing_query);
+    std::vector<FeatureMatrix> windows;
+    std::vector<std::pair<int64_t, int>> owners;
+    for (const StoredClip& clip : missing) {
+      auto cut = calibration_windows(clip.features, model, window_seconds);
+      for (std::size_t w = 0; w < cut.size(); ++w) {
+        windows.push_back(std::move(cut[w]));
+        owners.emplace_back(clip.id, int(w));
+      }
+    }
+    if (!windows.empty()) {
+      auto embeddings = model.embed_batch(windows);
+      for (std::size_t i = 0; i < windows.size(); ++i) {
+        fresh.push_back({owners[i].first, owners[i].second, std::move(embeddings[i])});
+      }
+      try {
+        store.set_window_embeddings(model_id, fresh);
+        fresh.clear();  // read back below with the rest
+      } catch (const Error&) {
+        // Only a cache, as in enrolled_embeddings(): kept in memory for this process.
+      }
+    }
+  }
+  std::map<int64_t, std::vector<std::vector<float>>> windows_of;
+  for (StoredWindowEmbedding& w : store.window_embeddings(model_id)) {
+    windows_of[w.clip_id].push_back(std::move(w.embedding));
+  }
+  for (WindowEmbedding& w : fresh) windows_of[w.clip_id].push_back(std::move(w.embedding));
+  CalibrationClips clips;
+  for (StoredEmbedding& e : store.embeddings(model_id)) {
+    CalibrationClip clip;
+    clip.id = e.clip_id;
+    clip.embedding = std::move(e.embedding);
+    const auto it = windows_of.find(e.clip_id);
+    if (it != windows_of.end()) clip.windows = std::move(it->second);
+    clips[e.speaker].push_back(std::move(clip));
+  }
+  return clips;
+}
+
 ModelRecord ensure_current_model(Store& store, const std::string& base_path) {
   if (auto current = store.current_model()) return *current;
   return register_base_model(store, base_path, true);
@@ -151,6 +233,7 @@ void RecognitionOptions::validate() const {
   audio.validate();
   vad.validate();
   chunk.validate();
+  open_set.validate();
   if (cohort_top_k < 2) {
     throw Error(ErrorCode::kInvalidArgument,
                 "cohort_top_k must be at least 2, got " + std::to_string(cohort_top_k));
@@ -167,6 +250,7 @@ struct Recognizer::Impl {
   std::vector<std::string> names;  // gallery order (by name)
   std::vector<std::string> classifier_speakers;
   double scale = 0;  // of the cosine logits: the naming model's head's
+  OpenSetCalibration open_set;
 
   Impl(SpeakerModel m, std::optional<SpeakerModel> s, const RecognitionOptions& o)
       : model(std::move(m)),
@@ -203,12 +287,29 @@ void check_recognizer_inputs(const SpeakerModel& model, const EnrolledEmbeddings
 
 AsNorm cohort_normalization(const SpeakerModel& model, const RecognitionOptions& options) {
   auto cohort = model.cohort();
+  const auto& labels = model.labels();
+  if (!options.cohort_exclude.empty() && labels.size() == cohort.size()) {
+    std::vector<std::vector<float>> kept;
+    for (std::size_t i = 0; i < cohort.size(); ++i) {
+      if (::fnmatch(options.cohort_exclude.c_str(), labels[i].c_str(), 0) != 0) {
+        kept.push_back(std::move(cohort[i]));
+      }
+    }
+    cohort = std::move(kept);
+  }
   if (cohort.size() < 2) {
     throw Error(ErrorCode::kModel,
                 "the model has no cohort of pretraining speakers to normalise scores with: use a "
                 "model pretrained with the AAM loss");
   }
   return AsNorm(std::move(cohort), options.cohort_top_k);
+}
+
+OpenSetOptions open_set_options(const SpeakerModel& scorer, const RecognitionOptions& options) {
+  OpenSetOptions open_set = options.open_set;
+  open_set.prior.mean = scorer.threshold(kImpostorPriorMeanName, open_set.prior.mean);
+  open_set.prior.stddev = scorer.threshold(kImpostorPriorStddevName, open_set.prior.stddev);
+  return open_set;
 }
 
 // Each speaker's vector in `model`: its classifier row for the speakers it was trained on (with
@@ -250,6 +351,7 @@ Recognizer::Recognizer(SpeakerModel model, const EnrolledEmbeddings& enrolled,
       add_speaker_vectors(impl.naming, impl.model, enrolled, use_classifier_rows);
   add_speaker_vectors(impl.scoring, impl.model, enrolled, use_classifier_rows);
   impl.names = impl.naming.speakers();
+  impl.open_set = prior_open_set(impl.names, open_set_options(impl.model, options));
 }
 
 Recognizer::Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, SpeakerModel scorer,
@@ -272,7 +374,21 @@ Recognizer::Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, Spea
   impl.classifier_speakers = add_speaker_vectors(impl.naming, impl.model, named, true);
   add_speaker_vectors(impl.scoring, *impl.scorer, scored, false);
   impl.names = impl.naming.speakers();
+  impl.open_set = prior_open_set(impl.names, open_set_options(*impl.scorer, options));
 }
+
+namespace {
+
+// The calibration's summary for `spkid list`, which has no model to recompute it with.
+void keep_open_set_summary(Store& store, const OpenSetCalibration& open_set) {
+  try {
+    store.set_setting(kOpenSetSummaryKey, open_set_summary_json(open_set));
+  } catch (const Error&) {
+    // A read-only store still identifies; list then shows the last summary written.
+  }
+}
+
+}  // namespace
 
 Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& options) {
   if (store.list_speakers().empty()) {
@@ -286,13 +402,22 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
   auto enrolled = enrolled_embeddings(store, model, record.id);
   RecognitionOptions decoding = options;
   decoding.audio.sample_rate_hz = model.feature_options().sample_rate_hz;
+  const double window_seconds = options.chunk.clip_seconds;
   if (record.kind != kClassifierModelKind) {
-    return Recognizer(std::move(model), enrolled, false, decoding);
+    auto clips = calibration_clips(store, model, record.id, window_seconds);
+    Recognizer recognizer(std::move(model), enrolled, false, decoding);
+    recognizer.calibrate(clips);
+    keep_open_set_summary(store, recognizer.open_set());
+    return recognizer;
   }
   const ModelRecord base_record = classifier_base_model(store, model);
   SpeakerModel base = SpeakerModel::load(base_record.path);
   auto scored = enrolled_embeddings(store, base, base_record.id);
-  return Recognizer(std::move(model), enrolled, std::move(base), scored, decoding);
+  auto clips = calibration_clips(store, base, base_record.id, window_seconds);
+  Recognizer recognizer(std::move(model), enrolled, std::move(base), scored, decoding);
+  recognizer.calibrate(clips);
+  keep_open_set_summary(store, recognizer.open_set());
+  return recognizer;
 }
 
 Recognizer::~Recognizer() = default;
@@ -306,11 +431,14 @@ std::vector<std::string> Recognizer::classifier_speakers() const {
   return impl_->classifier_speakers;
 }
 
-double Recognizer::default_threshold() const {
-  const Impl& impl = *impl_;
-  return impl.model.threshold(
-      kScoreThresholdName,
-      impl.scoring_model().threshold(kScoreThresholdName, kFallbackScoreThreshold));
+double Recognizer::default_threshold() const { return impl_->open_set.threshold; }
+
+const OpenSetCalibration& Recognizer::open_set() const { return impl_->open_set; }
+
+void Recognizer::calibrate(const CalibrationClips& scored_clips) {
+  Impl& impl = *impl_;
+  impl.open_set = calibrate_open_set(impl.scoring, scored_clips,
+                                     open_set_options(impl.scoring_model(), impl.options));
 }
 
 ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
@@ -322,10 +450,19 @@ ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
                                                  " Hz but the model takes " + std::to_string(rate) +
                                                  " Hz: decode it with the model's sample rate");
   }
-  const VadResult vad = detect_speech(audio.samples, rate, impl.options.vad);
+  VadResult vad = detect_speech(audio.samples, rate, impl.options.vad);
+  auto clips = cut_clips(keep_speech(audio.samples, vad), rate, impl.options.chunk);
+  if (clips.empty() && impl.options.vad.snr_margin_db > 0) {
+    // Speech deep in noise (0 dB SNR) barely stands out from the noise floor: rather than
+    // refuse the clip, score what stands above silence, as the detector without its noise-floor
+    // margin keeps it. Silence is still refused; noise alone comes back unknown.
+    VadOptions permissive = impl.options.vad;
+    permissive.snr_margin_db = 0;
+    vad = detect_speech(audio.samples, rate, permissive);
+    clips = cut_clips(keep_speech(audio.samples, vad), rate, impl.options.chunk);
+  }
   ChunkedSpeech speech;
   speech.speech_seconds = vad.speech_seconds;
-  const auto clips = cut_clips(keep_speech(audio.samples, vad), rate, impl.options.chunk);
   if (clips.empty()) {
     throw Error(ErrorCode::kNoSpeech,
                 "too little speech to tell who speaks (" + seconds_text(vad.speech_seconds) +
@@ -376,8 +513,9 @@ Identification Recognizer::identify(const ChunkedSpeech& speech, double threshol
       std::max_element(combined.begin(), combined.end()) - combined.begin());
 
   // The answer first, the others by score (scores() is in name order, like names).
-  const std::vector<SpeakerScore> scores =
+  std::vector<SpeakerScore> scores =
       impl.scoring.scores(mean_embedding(impl.scoring_embeddings(speech.chunks, embeddings)));
+  for (SpeakerScore& s : scores) s.score = normalized_score(impl.open_set, s.speaker, s.score);
   std::vector<SpeakerScore> ranked = scores;
   std::swap(ranked[0], ranked[answer]);
   std::sort(ranked.begin() + 1, ranked.end(), [](const SpeakerScore& a, const SpeakerScore& b) {
@@ -401,7 +539,10 @@ Verification Recognizer::verify(const ChunkedSpeech& speech, const std::string& 
   }
   const Impl& impl = *impl_;
   const auto embeddings = impl.scoring_model().embed_batch(speech.chunks);
-  return impl.scoring.verify(speaker, mean_embedding(embeddings), threshold);
+  Verification verification = impl.scoring.verify(speaker, mean_embedding(embeddings), threshold);
+  verification.score = normalized_score(impl.open_set, speaker, verification.score);
+  verification.accepted = verification.score >= threshold;
+  return verification;
 }
 
 }  // namespace spkid

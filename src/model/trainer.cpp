@@ -49,17 +49,21 @@ Trainer::Trainer(SpeakerNet net, TrainScope scope, const TrainingOptions& option
   net_->end_training();
 }
 
-double Trainer::learning_rate(int64_t global_step) const {
-  const double warmup = options_.warmup_epochs * steps_per_epoch_;
-  const double total = double(options_.epochs) * steps_per_epoch_;
+double scheduled_learning_rate(const TrainingOptions& options, int steps_per_epoch,
+                               int64_t global_step) {
+  const double warmup = options.warmup_epochs * steps_per_epoch;
+  const double total = double(options.epochs) * steps_per_epoch;
   if (double(global_step) < warmup) {
-    return options_.learning_rate * double(global_step + 1) / warmup;
+    return options.learning_rate * double(global_step + 1) / warmup;
   }
   const double progress =
       std::min(1.0, (double(global_step) - warmup) / std::max(1.0, total - warmup));
-  return options_.final_learning_rate +
-         0.5 * (options_.learning_rate - options_.final_learning_rate) *
-             (1 + std::cos(M_PI * progress));
+  return options.final_learning_rate + 0.5 * (options.learning_rate - options.final_learning_rate) *
+                                           (1 + std::cos(M_PI * progress));
+}
+
+double Trainer::learning_rate(int64_t global_step) const {
+  return scheduled_learning_rate(options_, steps_per_epoch_, global_step);
 }
 
 EpochReport Trainer::run_epoch(int epoch, const CropSampler& sampler, const LabelledClips& val,

@@ -21,6 +21,11 @@ struct Validation {
 // Loss and accuracy of the head's logits over fixed clips, in eval mode, without margin.
 Validation validate(SpeakerNetImpl& net, const LabelledClips& val);
 
+// The learning rate at `global_step` of a run of options.epochs x steps_per_epoch steps: linear
+// warm-up over options.warmup_epochs, then cosine decay to options.final_learning_rate.
+double scheduled_learning_rate(const TrainingOptions& options, int steps_per_epoch,
+                               int64_t global_step);
+
 class Trainer {
  public:
   Trainer(SpeakerNet net, TrainScope scope, const TrainingOptions& options, int steps_per_epoch);

@@ -107,6 +107,20 @@ ALTER TABLE recordings ADD COLUMN speech_pcm16 BLOB
   CHECK (length(speech_pcm16) > 0 AND length(speech_pcm16) % 2 = 0
          AND (speech_pcm16 IS NULL) = (speech_rate_hz IS NULL));
 )sql"},
+    {4, R"sql(
+-- Version 4: embeddings of windows cut from each clip, as long as the clips identify cuts (3 s),
+-- by one model: held out in turn, they tell how a stranger recorded like the enrolled speakers
+-- scores (the store's open-set calibration).
+CREATE TABLE window_embeddings (
+  clip_id INTEGER NOT NULL REFERENCES clips (id) ON DELETE CASCADE,
+  model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+  window_index INTEGER NOT NULL CHECK (window_index >= 0),
+  dims INTEGER NOT NULL CHECK (dims > 0),
+  vector BLOB NOT NULL CHECK (length(vector) = 4 * dims),
+  PRIMARY KEY (clip_id, model_id, window_index)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX window_embeddings_by_model ON window_embeddings (model_id);
+)sql"},
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion,
               "kStoreSchemaVersion must be the last migration's version");

@@ -512,6 +512,27 @@ std::optional<FeatureOptions> Store::feature_options() const {
   return stored_feature_options(impl_->db);
 }
 
+std::optional<std::string> Store::setting(const std::string& key) const {
+  Statement query = impl_->db.prepare("SELECT value FROM settings WHERE key = ?1");
+  query.bind(1, key);
+  if (!query.step()) return std::nullopt;
+  return query.column_text(0);
+}
+
+void Store::set_setting(const std::string& key, const std::string& value) {
+  impl_->require_write_access();
+  if (key.empty() || key == kFeatureOptionsKey) {
+    invalid("the store setting '" + key + "' cannot be set: choose another key");
+  }
+  impl_->db
+      .prepare(
+          "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
 EnrollmentResult Store::add_enrollment(const Enrollment& enrollment) {
   impl_->require_write_access();
   validate_enrollment(enrollment);
@@ -662,10 +683,15 @@ FROM clips c JOIN recordings r ON r.id = c.recording_id JOIN speakers s ON s.id 
 WHERE (?1 IS NULL OR s.name = ?1)
   AND (?2 IS NULL OR NOT EXISTS (SELECT 1 FROM embeddings e
                                  WHERE e.clip_id = c.id AND e.model_id = ?2))
+  AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM window_embeddings w
+                                 WHERE w.clip_id = c.id AND w.model_id = ?3))
 ORDER BY s.name, r.id, c.clip_index
 )sql");
   if (!query.speaker.empty()) select.bind(1, query.speaker);
   if (query.missing_embedding_for_model) select.bind(2, *query.missing_embedding_for_model);
+  if (query.missing_window_embeddings_for_model) {
+    select.bind(3, *query.missing_window_embeddings_for_model);
+  }
   std::vector<StoredClip> clips;
   while (select.step()) {
     StoredClip clip;
@@ -758,6 +784,61 @@ ORDER BY s.name, r.id, c.clip_index
     item.clip_id = select.column_int64(0);
     item.speaker_id = select.column_int64(1);
     item.speaker = select.column_text(2);
+    item.embedding =
+        read_floats(select, 4, static_cast<std::size_t>(select.column_int64(3)), db.path());
+    embeddings.push_back(std::move(item));
+  }
+  transaction.commit();
+  return embeddings;
+}
+
+int Store::set_window_embeddings(int64_t model_id, const std::vector<WindowEmbedding>& embeddings) {
+  impl_->require_write_access();
+  const std::size_t dims = check_embeddings(
+      embeddings, [](const WindowEmbedding& e) -> const auto& { return e.embedding; });
+  Database& db = impl_->db;
+  Transaction transaction(db, Transaction::Kind::kWrite);
+  require_model(db, model_id);
+  if (embeddings.empty()) return 0;
+  Statement upsert = db.prepare(R"sql(
+INSERT INTO window_embeddings (clip_id, model_id, window_index, dims, vector)
+SELECT id, ?2, ?3, ?4, ?5 FROM clips WHERE id = ?1
+ON CONFLICT (clip_id, model_id, window_index)
+DO UPDATE SET dims = excluded.dims, vector = excluded.vector
+)sql");
+  int stored = 0;
+  for (const WindowEmbedding& item : embeddings) {
+    if (item.window_index < 0) invalid("a window index must be >= 0");
+    upsert.bind(1, item.clip_id)
+        .bind(2, model_id)
+        .bind(3, static_cast<int64_t>(item.window_index))
+        .bind(4, static_cast<int64_t>(dims));
+    bind_floats(upsert, 5, item.embedding).run();
+    upsert.reset();
+    stored += db.changes();
+  }
+  transaction.commit();
+  return stored;
+}
+
+std::vector<StoredWindowEmbedding> Store::window_embeddings(int64_t model_id) const {
+  Database& db = impl_->db;
+  Transaction transaction(db, Transaction::Kind::kRead);
+  require_model(db, model_id);
+  Statement select = db.prepare(R"sql(
+SELECT w.clip_id, s.name, w.window_index, w.dims, w.vector
+FROM window_embeddings w JOIN clips c ON c.id = w.clip_id
+     JOIN recordings r ON r.id = c.recording_id JOIN speakers s ON s.id = r.speaker_id
+WHERE w.model_id = ?1
+ORDER BY s.name, r.id, c.clip_index, w.window_index
+)sql");
+  select.bind(1, model_id);
+  std::vector<StoredWindowEmbedding> embeddings;
+  while (select.step()) {
+    StoredWindowEmbedding item;
+    item.clip_id = select.column_int64(0);
+    item.speaker = select.column_text(1);
+    item.window_index = select.column_int(2);
     item.embedding =
         read_floats(select, 4, static_cast<std::size_t>(select.column_int64(3)), db.path());
     embeddings.push_back(std::move(item));

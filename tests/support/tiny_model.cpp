@@ -64,6 +64,9 @@ PretrainOptions tiny_pretraining(const std::string& dir) {
   training.augment.noise_probability = 0;
   training.augment.speed_probability = 0;
   training.augment.spec_augment_probability = 0;
+  training.augment.pitch_probability = 0;
+  training.augment.reverb_probability = 0;
+  training.augment.telephone_probability = 0;
   return options;
 }
 
