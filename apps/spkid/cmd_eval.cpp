@@ -85,9 +85,7 @@ void print_json(const DatasetEvaluation& evaluation, const EvalSettings& setting
   } else {
     object["training"] = nullptr;
   }
-  object["store_open_set"] = open_set_json(evaluation.open_set);
-  object["store_open_set"]["impostor_mean"] = evaluation.open_set.measured.mean;
-  object["store_open_set"]["impostor_stddev"] = evaluation.open_set.measured.stddev;
+  object["store_open_set"] = open_set_json(evaluation.open_set);  // with the measured statistics
   object["seconds"] = seconds;
   print_json_line(object);
 }

@@ -381,8 +381,10 @@ namespace {
 
 // The calibration's summary for `spkid list`, which has no model to recompute it with.
 void keep_open_set_summary(Store& store, const OpenSetCalibration& open_set) {
+  const std::string summary = open_set_summary_json(open_set);
+  if (store.setting(kOpenSetSummaryKey) == summary) return;  // no write for every identify
   try {
-    store.set_setting(kOpenSetSummaryKey, open_set_summary_json(open_set));
+    store.set_setting(kOpenSetSummaryKey, summary);
   } catch (const Error&) {
     // A read-only store still identifies; list then shows the last summary written.
   }
