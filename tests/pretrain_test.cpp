@@ -10,6 +10,7 @@
 
 #include "augment.h"
 #include "spkid/error.h"
+#include "spkid/scoring.h"
 #include "synth.h"
 #include "training_data.h"
 
@@ -162,6 +163,46 @@ TEST(Pretrain, SameSeedSameModelAlsoWhenResumed) {
   EXPECT_EQ(resumed_reports[0].val_loss, whole_reports[2].val_loss);
   const auto clip = FeatureExtractor().compute(test::speech_like(voices()[1], 2, kRate, 5));
   EXPECT_EQ(resumed.embed(clip), whole.embed(clip));
+}
+
+TEST(Pretrain, SecondStageStartsFromTheFirstStagesWeights) {
+  test::TempDir first, second;
+  write_corpus(first.file("corpus"), voices(), 3);
+  SpeakerModel stage1(FeatureOptions{}, tiny_network(LossType::kAam), {"x", "y"});
+  run(tiny_run(first, LossType::kAam, 3), &stage1);
+
+  // A second stage of one epoch at a tiny learning rate stays next to the first's weights; the
+  // same epoch from scratch does not learn the voices.
+  PretrainOptions stage2 = tiny_run(first, LossType::kAam, 1);
+  stage2.output_path = second.file("stage2.pt");
+  stage2.init_path = first.file("model.pt");
+  stage2.training.learning_rate = 1e-6;
+  stage2.training.final_learning_rate = 1e-7;
+  stage2.training.seed = 2;
+  SpeakerModel continued(FeatureOptions{}, tiny_network(LossType::kAam), {"x", "y"});
+  const auto continued_reports = run(stage2, &continued);
+  PretrainOptions scratch = stage2;
+  scratch.init_path.clear();
+  scratch.output_path = second.file("scratch.pt");
+  const auto scratch_reports = run(scratch);
+  ASSERT_EQ(continued_reports.size(), 1u);
+  EXPECT_GE(continued_reports[0].val_accuracy, 0.99);
+  EXPECT_LT(continued_reports[0].train_loss, scratch_reports[0].train_loss);
+  const auto clip = FeatureExtractor().compute(test::speech_like(voices()[1], 2, kRate, 5));
+  const auto a = stage1.embed(clip), b = continued.embed(clip);
+  EXPECT_GT(cosine_similarity(a, b), 0.99);
+
+  // A model of other layer sizes is refused before any training.
+  PretrainOptions wider = stage2;
+  wider.output_path = second.file("wider.pt");
+  wider.network.dense_size *= 2;
+  try {
+    run(wider);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("network shape"), std::string::npos);
+  }
 }
 
 TEST(Pretrain, RefusesMissingCorpusAndTooShortCrops) {

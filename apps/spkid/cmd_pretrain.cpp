@@ -117,6 +117,11 @@ Command add_pretrain_command(CLI::App& parent) {
   command->add_flag("--resume", options->resume,
                     "Continue from MODEL.ckpt (same corpus and options)");
   command
+      ->add_option("--init", options->init_path,
+                   "Start from this model's weights (same corpus, features and layer sizes) with "
+                   "a fresh schedule: a second stage of training")
+      ->type_name("MODEL");
+  command
       ->add_option("--dev-speakers", options->dev_speaker_dirs,
                    "Speaker folders outside the corpus: after each epoch, enroll the first "
                    "30 s of each and identify the rest in 3 s clips")

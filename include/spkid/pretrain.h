@@ -99,6 +99,9 @@ struct PretrainOptions {
   std::string noise_dir;    // background noise recordings; empty: generated noise only
   std::string output_path;  // the model; the checkpoint is output_path + ".ckpt"
   bool resume = false;      // continue from the checkpoint
+  // Optional model whose weights the run starts from (same features, speakers and layer shapes),
+  // with a fresh optimiser and schedule: a second stage after an earlier run.
+  std::string init_path;
   FeatureOptions features;
   NetworkOptions network;
   AudioOptions audio;

@@ -45,6 +45,7 @@ double seconds_of(const std::vector<SpeakerSpeech>& speakers, int rate) {
 std::string run_identity(const PretrainOptions& o, const std::vector<std::string>& labels) {
   return json{{"corpus", o.corpus_dir},
               {"noise", o.noise_dir},
+              {"init", o.init_path},
               {"labels", labels},
               {"features", json::parse(o.features.to_json())},
               {"network", json::parse(o.network.to_json())},
@@ -70,6 +71,36 @@ void write_checkpoint(const SpeakerModel& model, Trainer& trainer, const std::st
   state.write("optimizer", optimizer);
   archive.write("training_state", state);
   detail::save_archive(archive, path);
+}
+
+// Copies every parameter and buffer of `init` into `model`: a later stage of training. The
+// features, the speakers and every layer's shape must match; dropout and the margin may differ.
+void start_from(SpeakerModel& model, const SpeakerModel& init, const std::string& path) {
+  const auto& from = detail::ModelAccess::impl(init);
+  auto& to = detail::ModelAccess::impl(model);
+  if (from.labels != to.labels || from.features.to_json() != to.features.to_json()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                path +
+                    " was trained on other speakers or features: start from a model of this "
+                    "corpus made with the same feature options");
+  }
+  const auto source = from.net->named_parameters(true);
+  const auto source_buffers = from.net->named_buffers(true);
+  torch::NoGradGuard no_grad;
+  const auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& targets,
+                        const torch::OrderedDict<std::string, torch::Tensor>& sources) {
+    for (const auto& item : targets) {
+      const torch::Tensor* value = sources.find(item.key());
+      if (value == nullptr || !value->sizes().equals(item.value().sizes())) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    path + " has another network shape (layer " + item.key() +
+                        "): use the same --channels, --dense-size and --embedding-size");
+      }
+      item.value().copy_(*value);
+    }
+  };
+  copy(to.net->named_parameters(true), source);
+  copy(to.net->named_buffers(true), source_buffers);
 }
 
 }  // namespace
@@ -152,8 +183,13 @@ SpeakerModel pretrain(const PretrainOptions& options, const TrainingCallbacks& c
     }
     checkpoint.epoch = static_cast<int>(epoch.toInt());
     checkpoint.history = json::parse(history.toStringRef());
-  } else if (options.resume) {
-    say("no checkpoint at " + checkpoint_path + ": starting from the first epoch");
+  } else {
+    if (options.resume)
+      say("no checkpoint at " + checkpoint_path + ": starting from the first epoch");
+    if (!options.init_path.empty()) {
+      start_from(model, SpeakerModel::load(options.init_path), options.init_path);
+      say("starting from the weights of " + options.init_path);
+    }
   }
 
   const FeatureExtractor extractor(options.features);
