@@ -241,8 +241,13 @@ TEST(TrainSpeakers, MakesACurrentClassifierAndKeepsTheBaseForNextTime) {
   EXPECT_TRUE(result.open_set.calibrated);
   EXPECT_EQ(result.open_set.num_speakers, 3);
   EXPECT_GT(result.open_set.impostor_trials, 0u);
-  EXPECT_DOUBLE_EQ(result.open_set.threshold,
-                   open_set_threshold(3, OpenSetOptions{}.target_false_accept_rate));
+  const double w = 2.0 / (2.0 + OpenSetOptions{}.prior_weight_speakers);
+  EXPECT_NEAR(
+      result.open_set.threshold,
+      w * result.open_set.measured_threshold +
+          (1 - w) * SpeakerModel::load(test::tiny_base_model())
+                        .threshold(kOpenSetPriorThresholdName, OpenSetOptions{}.prior_threshold),
+      1e-9);
   // Fine-tuning kept the pretraining speakers as the cohort.
   EXPECT_EQ(trained.cohort().size(), SpeakerModel::load(test::tiny_base_model()).labels().size());
 

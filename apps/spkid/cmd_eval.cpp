@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,8 @@
 #include "recognition.h"
 #include "spkid/confusion_image.h"
 #include "spkid/dataset_evaluation.h"
+#include "spkid/error.h"
+#include "spkid/fs_util.h"
 #include "table.h"
 
 namespace spkid::cli {
@@ -27,6 +30,7 @@ struct EvalSettings {
   SpeakerTrainingOptions training;
   std::string confusion_png;
   std::string calibrated_model;
+  std::string scores_file;
   bool json = false;
 };
 
@@ -90,20 +94,39 @@ void print_json(const DatasetEvaluation& evaluation, const EvalSettings& setting
   print_json_line(object);
 }
 
-// The evaluated model with its open-set prior set to the impostor statistics this evaluation's
-// store measured on its enrolled speakers (how the shipped model gets its prior).
+// Every test clip's normalised scores and the calibration's evidence and statistics, from which
+// another decision rule can be replayed offline without embedding anything again.
+void write_scores(const DatasetEvaluation& evaluation, const std::string& path) {
+  nlohmann::json clips = nlohmann::json::array();
+  for (const auto& answer : evaluation.result.answers) {
+    nlohmann::json scores = nlohmann::json::object();
+    for (const SpeakerScore& s : answer.scores) scores[s.speaker] = s.score;
+    clips.push_back({{"truth", answer.truth},
+                     {"answer", answer.scores.front().speaker},
+                     {"scores", std::move(scores)}});
+  }
+  const OpenSetCalibration& open_set = evaluation.open_set;
+  const nlohmann::json object = {{"threshold", evaluation.result.threshold},
+                                 {"best_stranger_scores", open_set.best_stranger_scores},
+                                 {"clips", std::move(clips)}};
+  write_file_atomically(path, object.dump() + "\n", 0644);
+}
+
+// The evaluated model with its open-set prior threshold set to the threshold this evaluation's
+// store measured on its enrolled speakers alone (how the shipped model gets its prior).
 void write_calibrated_model(const DatasetEvaluation& evaluation, const std::string& path) {
-  const ImpostorStatistics& measured = evaluation.open_set.measured;
+  const double measured = evaluation.open_set.measured_threshold;
+  if (!std::isfinite(measured)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the evaluation's store has too few speakers to measure a threshold: evaluate "
+                "a dataset of 2 or more speakers with enrollment speech");
+  }
   SpeakerModel model = SpeakerModel::load(evaluation.model_path);
-  model.set_threshold(kImpostorPriorMeanName, measured.mean);
-  model.set_threshold(kImpostorPriorStddevName, measured.stddev);
+  model.set_threshold(kOpenSetPriorThresholdName, measured);
   model.save(path);
   write_model_sidecars(model, path);
-  spdlog::info(
-      "wrote {} with the open-set prior: impostor mean {:.3f}, standard deviation {:.3f} "
-      "({} trials of {} speakers)",
-      path, measured.mean, measured.stddev, evaluation.open_set.impostor_trials,
-      evaluation.open_set.num_speakers);
+  spdlog::info("wrote {} with the open-set prior threshold {:.3f} ({} speakers held out)", path,
+               measured, evaluation.open_set.num_speakers);
 }
 
 int run_eval(EvalSettings& settings, const Context& context) {
@@ -152,6 +175,7 @@ int run_eval(EvalSettings& settings, const Context& context) {
         std::filesystem::path(settings.dataset_dir).lexically_normal().filename().string();
     write_confusion_png(settings.confusion_png, evaluation.result.confusion, picture);
   }
+  if (!settings.scores_file.empty()) write_scores(evaluation, settings.scores_file);
   if (!settings.calibrated_model.empty()) {
     write_calibrated_model(evaluation, settings.calibrated_model);
   }
@@ -205,10 +229,16 @@ Command add_eval_command(CLI::App& parent, const Context& context) {
                    "Draw the confusion matrix into this PNG file")
       ->type_name("FILE");
   command
+      ->add_option(
+          "--scores", settings->scores_file,
+          "Write every test clip's score with every enrolled speaker and the store's "
+          "held-out strangers' best scores to this JSON file (to study other thresholds offline)")
+      ->type_name("FILE");
+  command
       ->add_option("--calibrate-into", settings->calibrated_model,
-                   "Write a copy of the evaluated model whose open-set prior is the impostor "
-                   "statistics measured on this evaluation's enrolled speakers (how the shipped "
-                   "model gets its prior)")
+                   "Write a copy of the evaluated model whose open-set prior threshold is the "
+                   "one measured on this evaluation's enrolled speakers (how the shipped model "
+                   "gets its prior)")
       ->type_name("MODEL")
       ->excludes(train);
   add_jobs_option(*command, settings->options.threads);

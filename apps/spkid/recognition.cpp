@@ -17,6 +17,9 @@ void add_recognition_options(CLI::App& command, RecognitionOptions& options) {
                   "Leave the pretraining speakers whose labels match this glob out of the score "
                   "normalisation's cohort (to measure a household with no look-alikes among them)")
       ->type_name("GLOB");
+  command.add_flag("!--no-store-cohort", options.store_cohort,
+                   "Normalise scores against the pretraining speakers alone, not also against "
+                   "the other enrolled speakers");
 }
 
 void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
@@ -24,8 +27,8 @@ void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
       .add_option_function<double>(
           "--threshold", [&threshold](double value) { threshold = value; },
           "Lowest score accepted as a speaker's voice (default: the store's, calibrated on its "
-          "enrolled speakers); scores are in standard deviations above how a stranger recorded "
-          "like the enrolled speakers scores against that speaker")
+          "enrolled speakers); scores are AS-normalised against the pretraining speakers and "
+          "the other enrolled speakers: 0 is as close as the closest impostors")
       ->type_name("SCORE");
 }
 

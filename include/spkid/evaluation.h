@@ -12,6 +12,7 @@
 
 #include "spkid/features.h"
 #include "spkid/metrics.h"
+#include "spkid/scoring.h"
 
 namespace spkid {
 
@@ -86,6 +87,13 @@ struct EvaluationResult {
   // (calibrate_threshold) accepts what they would accept.
   std::vector<double> open_set_genuine_scores;
   std::vector<double> open_set_impostor_scores;
+  // Every test clip's answer: its speaker ("" for an impostor) and its normalised score with
+  // every enrolled speaker, the answer first (Identification::top), to study other decisions.
+  struct ClipAnswer {
+    std::string truth;
+    std::vector<SpeakerScore> scores;
+  };
+  std::vector<ClipAnswer> answers;
 
   bool has_open_set() const { return impostor_clips > 0; }
   // Every figure as one JSON object (confusion counts and per-speaker accuracy included).

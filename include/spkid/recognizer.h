@@ -45,24 +45,27 @@ namespace spkid {
 inline constexpr const char* kBaseModelKind = "base";              // the shipped, pretrained one
 inline constexpr const char* kClassifierModelKind = "classifier";  // made by train
 
-// The open-set prior a base model carries (SpeakerModel::threshold): the impostor statistics, on
-// its AS-normalised scores, of strangers recorded like the enrolled speakers (measured on the
-// dev speakers, data/models/README.md). A model without them uses OpenSetOptions::prior.
-inline constexpr const char* kImpostorPriorMeanName = "impostor_mean";
-inline constexpr const char* kImpostorPriorStddevName = "impostor_stddev";
+// The open-set prior a base model carries (SpeakerModel::threshold): the threshold, on its scores,
+// that stores too small to calibrate lean on (measured on the dev speakers, data/models/README.md).
+// A model without one uses OpenSetOptions::prior_threshold.
+inline constexpr const char* kOpenSetPriorThresholdName = "open_set_prior_threshold";
 
 // The shipped base model: $SPKID_BASE_MODEL when set, else the installed copy
 // (<prefix>/share/spkid/models/base.pt), else the source tree's data/models/base.pt. Throws
 // Error(kModel) naming the places looked at when none exists.
 std::string base_model_path();
 
-// The store's current model, after registering the base model at `base_path` (copied into the
-// store, kind kBaseModelKind) when the store has none yet. Throws Error(kModel) when the base
-// model cannot be read, Error(kStore) when the store cannot record it.
+// The store's current model. With none (a new store, or its classifier went with a removed
+// speaker) the store's copy of the base model becomes current again, or the base model at
+// `base_path` is copied into the store (kind kBaseModelKind) when it has no copy yet. A base
+// model copy whose file has gone is copied again from the shipped base model. Throws
+// Error(kModel) when the base model cannot be read or the current trained model's file has
+// gone (the message says to train again), Error(kStore) when the store cannot record it.
 ModelRecord ensure_current_model(Store& store, const std::string& base_path);
 
 // The newest base model the store holds, which train fine-tunes from; the shipped one is
-// registered first when the store has none (and made current when nothing else is).
+// registered first when the store has none (and made current when nothing else is), and
+// copied again when the store's copy has gone.
 ModelRecord store_base_model(Store& store);
 
 // One model's embeddings of every enrolled speaker's clips (unit length), by speaker.
@@ -100,6 +103,9 @@ struct RecognitionOptions {
   // Pretraining speakers whose labels match this glob are left out of the cohort (evaluations
   // of a household with no look-alikes among them); empty: none.
   std::string cohort_exclude;
+  // The other enrolled speakers join that cohort (SpeakerGallery's store cohort): scores are
+  // then normalised against voices recorded like the enrolled ones.
+  bool store_cohort = true;
   OpenSetOptions open_set;  // its prior is replaced by the scoring model's, when it has one
 
   static ChunkOptions default_chunks();  // 3 s chunks, at least 0.5 s of speech

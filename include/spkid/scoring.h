@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,12 @@ class AsNorm {
   // Throws Error(kInvalidArgument) when the embedding does not fit the cohort (see
   // cosine_similarity()).
   CohortStatistics statistics(const std::vector<float>& embedding) const;
+  // The top_k() highest cosines of a unit-length embedding with the cohort, highest first.
+  std::vector<double> top_cosines(const std::vector<float>& unit) const;
+  // Mean and spread (population) of the `top_k` highest of `descending` (highest first), merged
+  // with `more_descending`: the statistics of a cohort widened by more rows. Needs one value.
+  static CohortStatistics top_statistics(const std::vector<double>& descending,
+                                         const std::vector<double>& more_descending, int top_k);
   static double normalize(double cosine, const CohortStatistics& enrolled,
                           const CohortStatistics& test);
   // normalize() of the pair's cosine with both sides' statistics.
@@ -104,14 +111,20 @@ struct Verification {
 // cosines AS-normalised (each speaker's cohort statistics are kept up to date as clips are added).
 // Thresholds must be calibrated on the same kind of score.
 //
+// With a store cohort, the other enrolled speakers' centroids join the AsNorm cohort on both sides
+// of a trial, never the speaker scored against: the closest impostors are then voices recorded
+// like the enrolled ones, in whatever room and on whatever line, where a pretraining cohort of
+// other recordings would leave every in-domain voice far above it.
+//
 // A query is one unit-direction embedding; for a file cut into chunks, pass mean_embedding() of
 // the chunks' embeddings (mean, then normalised).
 class SpeakerGallery {
  public:
   SpeakerGallery() = default;  // raw cosine scores
-  explicit SpeakerGallery(AsNorm normalization);
+  explicit SpeakerGallery(AsNorm normalization, bool store_cohort = false);
 
   const AsNorm* normalization() const { return normalization_ ? &*normalization_ : nullptr; }
+  bool has_store_cohort() const { return store_cohort_; }
   // Fixed by the cohort or the first embedding added; 0 until then.
   int embedding_size() const { return embedding_size_; }
   std::size_t size() const { return speakers_.size(); }
@@ -134,6 +147,14 @@ class SpeakerGallery {
   // The query's score with every speaker, by name. Throws Error(kInvalidArgument) when the
   // gallery is empty or the query does not match embedding_size().
   std::vector<SpeakerScore> scores(const std::vector<float>& query) const;
+  // As scores(), for a query known to come from `stranger`, an enrolled speaker scored as if not
+  // enrolled: their centroid leaves the query's store cohort (a held-out speaker in calibration).
+  std::vector<SpeakerScore> scores(const std::vector<float>& query,
+                                   const std::string& stranger) const;
+  // The query's score against `centroid` standing in for `speaker`'s own (for example their
+  // centroid without one of their clips), normalised as `speaker`'s scores are.
+  double score_as(const std::string& speaker, const std::vector<float>& centroid,
+                  const std::vector<float>& query) const;
   // The n best-scoring speakers, best first (ties by name).
   std::vector<SpeakerScore> best_matches(const std::vector<float>& query, std::size_t n) const;
   // The best speaker if its score reaches `threshold`, with the top_n best as runners-up.
@@ -148,20 +169,37 @@ class SpeakerGallery {
   struct Speaker {
     std::vector<double> direction_sum;  // of the clips' unit embeddings
     std::size_t num_embeddings = 0;
-    std::vector<float> centroid;  // unit length
-    CohortStatistics cohort;      // of the centroid, with a normalization
+    std::vector<float> centroid;     // unit length
+    CohortStatistics cohort;         // of the centroid, with a normalization
+    std::vector<double> cohort_top;  // its top cosines with the AsNorm cohort, with a store cohort
   };
   struct Query {
     std::vector<float> direction;  // unit length
     CohortStatistics cohort;       // with a normalization
+    // With a store cohort: the top cosines with the AsNorm cohort, and with every speaker.
+    std::vector<double> cohort_top;
+    std::vector<std::pair<double, const std::string*>> speakers_descending;
   };
+  // Each speaker's statistics over the AsNorm cohort and the other speakers' centroids, computed
+  // on first use after a change (guarded, so that const members stay safe from several threads).
+  struct StoreCohortCache;
   const Speaker& find(const std::string& speaker) const;
   Query prepare(const std::vector<float>& query) const;
-  double score(const Speaker& speaker, const Query& query) const;
+  double score(const std::string& name, const Speaker& speaker, const Query& query,
+               const std::string& stranger) const;
+  CohortStatistics query_statistics(const Query& query, const std::string& candidate,
+                                    const std::string& stranger) const;
+  const std::map<std::string, CohortStatistics>& store_statistics() const;
+  CohortStatistics centroid_statistics(const std::vector<float>& centroid,
+                                       const std::vector<double>& cohort_top,
+                                       const std::string& candidate) const;
+  void changed();
 
   std::optional<AsNorm> normalization_;
+  bool store_cohort_ = false;
   int embedding_size_ = 0;
   std::map<std::string, Speaker> speakers_;
+  std::shared_ptr<StoreCohortCache> store_cache_;
 };
 
 // ---- Classifier posteriors ---------------------------------------------------------------------

@@ -233,6 +233,7 @@ EvaluationResult evaluate_recognizer(const Recognizer& recognizer, const Evaluat
                                                : std::nullopt);
       if (named == truth && answer.known) ++genuine_accepted;
       ++result.test_clips;
+      result.answers.push_back({truth, answer.top});
     }
   }
   for (const EvaluationSpeaker& impostor : set.impostors) {
@@ -243,6 +244,7 @@ EvaluationResult evaluate_recognizer(const Recognizer& recognizer, const Evaluat
       impostor_answers.push_back(answer.score);
       if (answer.known) ++impostors_accepted;
       ++result.impostor_clips;
+      result.answers.push_back({"", answer.top});
     }
   }
 

@@ -307,8 +307,7 @@ AsNorm cohort_normalization(const SpeakerModel& model, const RecognitionOptions&
 
 OpenSetOptions open_set_options(const SpeakerModel& scorer, const RecognitionOptions& options) {
   OpenSetOptions open_set = options.open_set;
-  open_set.prior.mean = scorer.threshold(kImpostorPriorMeanName, open_set.prior.mean);
-  open_set.prior.stddev = scorer.threshold(kImpostorPriorStddevName, open_set.prior.stddev);
+  open_set.prior_threshold = scorer.threshold(kOpenSetPriorThresholdName, open_set.prior_threshold);
   return open_set;
 }
 
@@ -346,12 +345,12 @@ Recognizer::Recognizer(SpeakerModel model, const EnrolledEmbeddings& enrolled,
   AsNorm normalization = cohort_normalization(model, options);
   impl_ = std::make_unique<Impl>(std::move(model), std::nullopt, options);
   Impl& impl = *impl_;
-  impl.scoring = SpeakerGallery(std::move(normalization));
+  impl.scoring = SpeakerGallery(std::move(normalization), options.store_cohort);
   impl.classifier_speakers =
       add_speaker_vectors(impl.naming, impl.model, enrolled, use_classifier_rows);
   add_speaker_vectors(impl.scoring, impl.model, enrolled, use_classifier_rows);
   impl.names = impl.naming.speakers();
-  impl.open_set = prior_open_set(impl.names, open_set_options(impl.model, options));
+  impl.open_set = prior_open_set(int(impl.names.size()), open_set_options(impl.model, options));
 }
 
 Recognizer::Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, SpeakerModel scorer,
@@ -370,11 +369,11 @@ Recognizer::Recognizer(SpeakerModel namer, const EnrolledEmbeddings& named, Spea
   AsNorm normalization = cohort_normalization(scorer, options);
   impl_ = std::make_unique<Impl>(std::move(namer), std::move(scorer), options);
   Impl& impl = *impl_;
-  impl.scoring = SpeakerGallery(std::move(normalization));
+  impl.scoring = SpeakerGallery(std::move(normalization), options.store_cohort);
   impl.classifier_speakers = add_speaker_vectors(impl.naming, impl.model, named, true);
   add_speaker_vectors(impl.scoring, *impl.scorer, scored, false);
   impl.names = impl.naming.speakers();
-  impl.open_set = prior_open_set(impl.names, open_set_options(*impl.scorer, options));
+  impl.open_set = prior_open_set(int(impl.names.size()), open_set_options(*impl.scorer, options));
 }
 
 namespace {
@@ -517,7 +516,6 @@ Identification Recognizer::identify(const ChunkedSpeech& speech, double threshol
   // The answer first, the others by score (scores() is in name order, like names).
   std::vector<SpeakerScore> scores =
       impl.scoring.scores(mean_embedding(impl.scoring_embeddings(speech.chunks, embeddings)));
-  for (SpeakerScore& s : scores) s.score = normalized_score(impl.open_set, s.speaker, s.score);
   std::vector<SpeakerScore> ranked = scores;
   std::swap(ranked[0], ranked[answer]);
   std::sort(ranked.begin() + 1, ranked.end(), [](const SpeakerScore& a, const SpeakerScore& b) {
@@ -542,8 +540,6 @@ Verification Recognizer::verify(const ChunkedSpeech& speech, const std::string& 
   const Impl& impl = *impl_;
   const auto embeddings = impl.scoring_model().embed_batch(speech.chunks);
   Verification verification = impl.scoring.verify(speaker, mean_embedding(embeddings), threshold);
-  verification.score = normalized_score(impl.open_set, speaker, verification.score);
-  verification.accepted = verification.score >= threshold;
   return verification;
 }
 

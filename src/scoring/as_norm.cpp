@@ -39,6 +39,38 @@ std::size_t AsNorm::cohort_size() const {
   return cohort_.size() / static_cast<std::size_t>(embedding_size_);
 }
 
+std::vector<double> AsNorm::top_cosines(const std::vector<float>& unit) const {
+  const auto size = static_cast<std::size_t>(embedding_size_);
+  scoring_detail::check_embedding_size(unit.size(), size);
+  std::vector<double> cosines(cohort_size());
+  for (std::size_t row = 0; row < cosines.size(); ++row) {
+    cosines[row] = scoring_detail::dot(unit.data(), cohort_.data() + row * size, size);
+  }
+  std::partial_sort(cosines.begin(), cosines.begin() + top_k_, cosines.end(), std::greater<>());
+  cosines.resize(static_cast<std::size_t>(top_k_));
+  return cosines;
+}
+
+CohortStatistics AsNorm::top_statistics(const std::vector<double>& descending,
+                                        const std::vector<double>& more_descending, int top_k) {
+  std::size_t a = 0, b = 0;
+  double sum = 0, squares = 0;
+  int taken = 0;
+  for (; taken < top_k && (a < descending.size() || b < more_descending.size()); ++taken) {
+    const bool from_first = b >= more_descending.size() ||
+                            (a < descending.size() && descending[a] >= more_descending[b]);
+    const double x = from_first ? descending[a++] : more_descending[b++];
+    sum += x;
+    squares += x * x;
+  }
+  if (taken == 0) {
+    throw Error(ErrorCode::kInvalidArgument, "cohort statistics need at least one cosine");
+  }
+  const double mean = sum / taken;
+  const double variance = std::max(0.0, squares / taken - mean * mean);
+  return {mean, std::max(std::sqrt(variance), kMinCohortStddev)};
+}
+
 CohortStatistics AsNorm::statistics(const std::vector<float>& embedding) const {
   const auto size = static_cast<std::size_t>(embedding_size_);
   scoring_detail::check_embedding_size(embedding.size(), size);

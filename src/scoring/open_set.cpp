@@ -16,79 +16,37 @@ namespace {
   throw Error(ErrorCode::kInvalidArgument, message);
 }
 
-// Sums of scores, to form means and variances with any subset of speakers left out.
-struct Moments {
-  double count = 0;
-  double sum = 0;
-  double sum_squares = 0;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-  void add(double x) {
-    count += 1;
-    sum += x;
-    sum_squares += x * x;
+// The value that a `share` of all scores reaches, each speaker's scores weighing the same in
+// all (so that a speaker with a long enrollment does not stand for more strangers). Every list
+// is non-empty.
+double weighted_upper_quantile(const std::map<std::string, std::vector<double>>& by_speaker,
+                               double share) {
+  std::vector<std::pair<double, double>> points;  // score, weight
+  for (const auto& [speaker, scores] : by_speaker) {
+    const double weight = 1.0 / (double(scores.size()) * double(by_speaker.size()));
+    for (const double x : scores) points.emplace_back(x, weight);
   }
-  void add(const Moments& other) {
-    count += other.count;
-    sum += other.sum;
-    sum_squares += other.sum_squares;
+  std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a > b; });
+  double accumulated = 0;
+  for (const auto& [score, weight] : points) {
+    accumulated += weight;
+    if (accumulated >= share - 1e-12) return score;
   }
-  void subtract(const Moments& other) {
-    count -= other.count;
-    sum -= other.sum;
-    sum_squares -= other.sum_squares;
-  }
-  double mean() const { return sum / count; }
-  double variance() const { return std::max(0.0, sum_squares / count - mean() * mean()); }
-};
-
-// Evidence from `speakers` speakers shrunk towards `prior` weighted as `prior_weight` speakers.
-ImpostorStatistics shrink(const Moments& moments, double speakers, const ImpostorStatistics& prior,
-                          double prior_weight, double min_stddev) {
-  if (moments.count <= 0 || speakers <= 0) {
-    return {prior.mean, std::max(prior.stddev, min_stddev)};
-  }
-  const double w = speakers / (speakers + prior_weight);
-  const double mean = w * moments.mean() + (1 - w) * prior.mean;
-  const double variance = w * moments.variance() + (1 - w) * prior.stddev * prior.stddev;
-  return {mean, std::max(std::sqrt(variance), min_stddev)};
+  return points.back().first;
 }
 
-double standard_normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
-
-struct Statistics {
-  ImpostorStatistics pooled;
-  std::map<std::string, ImpostorStatistics> speakers;
-};
-
-// pair[s][j]: the scores of speaker j's windows against speaker s. `left_out` is skipped
-// entirely (a held-out stranger), or nothing when empty.
-Statistics statistics(const std::map<std::string, std::map<std::string, Moments>>& pair,
-                      const std::string& left_out, const OpenSetOptions& options) {
-  Statistics result;
-  Moments all;
-  std::map<std::string, Moments> per_speaker;
-  int speakers = 0;
-  for (const auto& [s, by_impostor] : pair) {
-    if (s == left_out) continue;
-    ++speakers;
-    Moments& m = per_speaker[s];
-    for (const auto& [j, moments] : by_impostor) {
-      if (j != left_out) m.add(moments);
-    }
-    all.add(m);
+// The share of `by_speaker`'s scores at or above `threshold`, each speaker weighing the same.
+double weighted_share_above(const std::map<std::string, std::vector<double>>& by_speaker,
+                            double threshold) {
+  double share = 0;
+  for (const auto& [speaker, scores] : by_speaker) {
+    const auto above =
+        std::count_if(scores.begin(), scores.end(), [&](double x) { return x >= threshold; });
+    share += double(above) / double(scores.size()) / double(by_speaker.size());
   }
-  // The pooled statistics count each speaker once: they stand for "a speaker of this home".
-  result.pooled =
-      shrink(all, speakers, options.prior, options.prior_weight_speakers, options.min_stddev);
-  for (const auto& [s, m] : per_speaker) {
-    result.speakers[s] = shrink(m, std::max(0, speakers - 1), result.pooled,
-                                options.prior_weight_speakers, options.min_stddev);
-  }
-  return result;
-}
-
-double z_score(const ImpostorStatistics& stats, double score) {
-  return (score - stats.mean) / stats.stddev;
+  return share;
 }
 
 }  // namespace
@@ -101,35 +59,18 @@ void OpenSetOptions::validate() const {
   if (!(prior_weight_speakers > 0) || !std::isfinite(prior_weight_speakers)) {
     invalid("the open-set prior weight must be a positive number of speakers");
   }
-  if (!std::isfinite(prior.mean) || !(prior.stddev > 0) || !std::isfinite(prior.stddev)) {
-    invalid("the open-set impostor prior needs a finite mean and a positive standard deviation");
-  }
-  if (!(min_stddev > 0)) invalid("the open-set standard-deviation floor must be positive");
+  if (!std::isfinite(prior_threshold)) invalid("the open-set prior threshold must be finite");
 }
 
-double open_set_threshold(int num_speakers, double target_false_accept_rate) {
-  if (num_speakers < 1) invalid("the open-set threshold needs at least one speaker");
-  // Phi(z)^N = 1 - target: bisection on the normal CDF, monotone and exact enough.
-  const double per_speaker = std::pow(1 - target_false_accept_rate, 1.0 / num_speakers);
-  double low = -10, high = 12;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (low + high);
-    (standard_normal_cdf(mid) < per_speaker ? low : high) = mid;
-  }
-  return 0.5 * (low + high);
-}
-
-OpenSetCalibration prior_open_set(const std::vector<std::string>& speakers,
-                                  const OpenSetOptions& options) {
+OpenSetCalibration prior_open_set(int num_speakers, const OpenSetOptions& options) {
   options.validate();
   OpenSetCalibration calibration;
-  calibration.pooled = {options.prior.mean, std::max(options.prior.stddev, options.min_stddev)};
-  for (const auto& s : speakers) calibration.speakers[s] = calibration.pooled;
-  calibration.num_speakers = static_cast<int>(speakers.size());
-  calibration.threshold =
-      open_set_threshold(std::max(1, calibration.num_speakers), options.target_false_accept_rate);
-  calibration.heldout_false_accept_rate = std::numeric_limits<double>::quiet_NaN();
-  calibration.heldout_genuine_accept_rate = std::numeric_limits<double>::quiet_NaN();
+  calibration.num_speakers = num_speakers;
+  calibration.threshold = options.prior_threshold;
+  calibration.measured_threshold = kNaN;
+  calibration.measured = {kNaN, kNaN};
+  calibration.heldout_false_accept_rate = kNaN;
+  calibration.heldout_genuine_accept_rate = kNaN;
   return calibration;
 }
 
@@ -142,66 +83,46 @@ OpenSetCalibration calibrate_open_set(const SpeakerGallery& gallery, const Calib
               ", who is not in the gallery");
     }
   }
-  OpenSetCalibration calibration = prior_open_set(gallery.speakers(), options);
   const int n = static_cast<int>(gallery.size());
-
-  // Every window against every other speaker's centroid.
-  std::map<std::string, std::map<std::string, Moments>> pair;
-  for (const auto& s : gallery.speakers()) pair[s];
-  struct Window {
-    const std::string* speaker;
-    std::vector<SpeakerScore> scores;  // against every speaker, in name order
-  };
-  std::vector<Window> windows;
-  for (const auto& [j, speaker_clips] : clips) {
-    for (const auto& clip : speaker_clips) {
-      for (const auto& w : clip.windows) {
-        Window window{&j, gallery.scores(w)};
-        for (const SpeakerScore& s : window.scores) {
-          if (s.speaker == j) continue;
-          pair[s.speaker][j].add(s.score);
-          ++calibration.impostor_trials;
-        }
-        windows.push_back(std::move(window));
-      }
-    }
-  }
-  Moments measured;
-  for (const auto& [s, by_impostor] : pair) {
-    for (const auto& [j, moments] : by_impostor) measured.add(moments);
-  }
-  if (measured.count > 0) {
-    calibration.measured = {measured.mean(), std::sqrt(measured.variance())};
-  }
-  const Statistics full = statistics(pair, "", options);
-  calibration.pooled = full.pooled;
-  for (const auto& [s, stats] : full.speakers) calibration.speakers[s] = stats;
+  OpenSetCalibration calibration = prior_open_set(n, options);
   calibration.calibrated = n >= options.min_speakers;
 
-  // Held out as a stranger: each speaker's windows against the others, whose statistics and
-  // threshold are those of a store without this speaker.
+  // Every window against every other speaker, as a stranger: its best score is the answer's.
+  double sum = 0, sum_squares = 0;
   if (n >= 2) {
-    const double stranger_threshold = open_set_threshold(n - 1, options.target_false_accept_rate);
-    std::map<std::string, Statistics> without;
-    std::size_t trials = 0, accepted = 0;
-    for (const Window& window : windows) {
-      auto it = without.find(*window.speaker);
-      if (it == without.end()) {
-        it = without.emplace(*window.speaker, statistics(pair, *window.speaker, options)).first;
+    for (const auto& [j, speaker_clips] : clips) {
+      for (const auto& clip : speaker_clips) {
+        for (const auto& w : clip.windows) {
+          double best = -std::numeric_limits<double>::infinity();
+          for (const SpeakerScore& s : gallery.scores(w, j)) {
+            if (s.speaker == j) continue;
+            best = std::max(best, s.score);
+            sum += s.score;
+            sum_squares += s.score * s.score;
+            ++calibration.impostor_trials;
+          }
+          calibration.best_stranger_scores[j].push_back(best);
+        }
       }
-      bool any = false;
-      for (const SpeakerScore& s : window.scores) {
-        if (s.speaker == *window.speaker) continue;
-        any = any || z_score(it->second.speakers.at(s.speaker), s.score) >= stranger_threshold;
-      }
-      ++trials;
-      accepted += any ? 1 : 0;
     }
-    if (trials > 0) calibration.heldout_false_accept_rate = double(accepted) / double(trials);
+  }
+  if (calibration.impostor_trials > 0) {
+    const double count = double(calibration.impostor_trials);
+    const double mean = sum / count;
+    calibration.measured = {mean, std::sqrt(std::max(0.0, sum_squares / count - mean * mean))};
+  }
+  if (!calibration.best_stranger_scores.empty()) {
+    const auto& best = calibration.best_stranger_scores;
+    calibration.measured_threshold =
+        weighted_upper_quantile(best, options.target_false_accept_rate);
+    const double strangers = double(best.size()) - (best.size() == std::size_t(n) ? 1 : 0);
+    const double w =
+        std::max(0.0, strangers) / (std::max(0.0, strangers) + options.prior_weight_speakers);
+    calibration.threshold = w * calibration.measured_threshold + (1 - w) * options.prior_threshold;
+    calibration.heldout_false_accept_rate = weighted_share_above(best, calibration.threshold);
   }
 
   // Genuine: each window against its own speaker's centroid without the clip it was cut from.
-  const AsNorm* normalization = gallery.normalization();
   std::size_t genuine_accepted = 0;
   for (const auto& [j, speaker_clips] : clips) {
     if (speaker_clips.size() < 2) continue;
@@ -212,10 +133,8 @@ OpenSetCalibration calibrate_open_set(const SpeakerGallery& gallery, const Calib
       }
       const auto centroid = mean_embedding(others);
       for (const auto& w : speaker_clips[c].windows) {
-        const double score =
-            normalization ? normalization->score(centroid, w) : cosine_similarity(centroid, w);
         ++calibration.genuine_trials;
-        genuine_accepted += z_score(calibration.speakers.at(j), score) >= calibration.threshold;
+        genuine_accepted += gallery.score_as(j, centroid, w) >= calibration.threshold;
       }
     }
   }
@@ -240,12 +159,13 @@ double rate_of(const nlohmann::json& value) {
 
 std::string open_set_summary_json(const OpenSetCalibration& c) {
   return nlohmann::json{{"threshold", c.threshold},
+                        {"measured_threshold", rate_json(c.measured_threshold)},
                         {"speakers", c.num_speakers},
                         {"calibrated", c.calibrated},
                         {"impostor_trials", c.impostor_trials},
                         {"genuine_trials", c.genuine_trials},
-                        {"impostor_mean", c.measured.mean},
-                        {"impostor_stddev", c.measured.stddev},
+                        {"impostor_mean", rate_json(c.measured.mean)},
+                        {"impostor_stddev", rate_json(c.measured.stddev)},
                         {"heldout_false_accept_rate", rate_json(c.heldout_false_accept_rate)},
                         {"heldout_genuine_accept_rate", rate_json(c.heldout_genuine_accept_rate)}}
       .dump();
@@ -260,23 +180,14 @@ OpenSetCalibration open_set_summary_from_json(const std::string& text) {
     c.calibrated = j.at("calibrated").get<bool>();
     c.impostor_trials = j.at("impostor_trials").get<std::size_t>();
     c.genuine_trials = j.at("genuine_trials").get<std::size_t>();
-    c.measured = {j.at("impostor_mean").get<double>(), j.at("impostor_stddev").get<double>()};
+    c.measured_threshold = rate_of(j.value("measured_threshold", nlohmann::json()));
+    c.measured = {rate_of(j.at("impostor_mean")), rate_of(j.at("impostor_stddev"))};
     c.heldout_false_accept_rate = rate_of(j.at("heldout_false_accept_rate"));
     c.heldout_genuine_accept_rate = rate_of(j.at("heldout_genuine_accept_rate"));
     return c;
   } catch (const nlohmann::json::exception& e) {
     invalid(std::string("not an open-set summary (") + e.what() + ")");
   }
-}
-
-double normalized_score(const OpenSetCalibration& calibration, const std::string& speaker,
-                        double score) {
-  const auto it = calibration.speakers.find(speaker);
-  if (it == calibration.speakers.end()) {
-    invalid("the open-set calibration does not know " + quote_speaker_name(speaker) +
-            ": calibrate it with every enrolled speaker");
-  }
-  return z_score(it->second, score);
 }
 
 }  // namespace spkid
