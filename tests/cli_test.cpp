@@ -325,6 +325,26 @@ TEST_F(CliTest, ReadsStandardInput) {
   EXPECT_EQ(spkid("info - -").exit_code, 2);
 }
 
+TEST_F(CliTest, EndlessInputsAreRefusedWithinBoundedMemory) {
+  // 1 GB of address space: reading all of an endless input would fail with bad_alloc (exit 70).
+  const std::string limited = "ulimit -v 1000000; " + shell_quote(SPKID_BINARY);
+  const CommandResult device = test::run_command(limited + " info /dev/zero");
+  EXPECT_EQ(device.exit_code, 3) << device.err;
+  expect_one_error_line(device, "/dev/zero: is a device");
+  const CommandResult piped = test::run_command("{ " + limited + " info - < /dev/zero; }");
+  EXPECT_EQ(piped.exit_code, 3) << piped.err;
+  expect_one_error_line(piped, "<stdin>: not an audio file");
+  // A WAV stream with no end (a streaming writer's size, 0xFFFFFFFF), cut off past --max-seconds.
+  // The outer braces take run_command's </dev/null, so spkid reads the pipe.
+  const CommandResult stream = test::run_command(
+      "{ { printf 'RIFF\\377\\377\\377\\377WAVEfmt \\020\\0\\0\\0\\1\\0\\1\\0"
+      "\\200\\076\\0\\0\\0\\175\\0\\0\\2\\0\\020\\0data\\377\\377\\377\\377'; "
+      "cat /dev/zero; } | { " +
+      limited + " info --max-seconds 5 -; }; }");
+  EXPECT_EQ(stream.exit_code, 3) << stream.err;
+  expect_one_error_line(stream, "<stdin>: the stream goes on past the 5 s of audio allowed");
+}
+
 TEST_F(CliTest, QuietSilencesInfoMessagesButNotErrors) {
   TempDir out;
   const CommandResult normal =

@@ -63,13 +63,18 @@ struct Audio {
   }
 };
 
-// Reads the header only. `path` "-" is standard input, read whole into memory; it can be read
-// only once, so to know both header and samples call load_audio() and use Audio::source.
-// Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio.
+// Reads the header only. `path` "-" is standard input, read into memory as load_audio() reads it
+// (with the default max_seconds); it can be read only once, so to know both header and samples
+// call load_audio() and use Audio::source.
+// Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio, kAudioTooLong.
 AudioFileInfo probe_audio(const std::string& path);
 
 // Decodes, mixes to mono (mean of channels) and resamples to options.sample_rate_hz.
-// `path` "-" is standard input. Errors about the file start with its path ("<stdin>" for "-").
+// `path` "-" is standard input. Standard input, pipes and sockets cannot seek, so they are read
+// into memory as they arrive, and never more than max_seconds of audio in the format their
+// header declares can take (plus 16 MiB to find that header): a stream that goes on is refused
+// (kAudioTooLong) without being read further. A device named by its path (/dev/zero) is refused
+// (kUnsupportedFormat). Errors about the file start with its path ("<stdin>" for "-").
 // Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio,
 // kNonFiniteAudio, kAudioTooLong, kAudioTooShort (and kInvalidArgument for bad options).
 // Digital silence loads fine: deciding that there is no speech is detect_speech()'s job.

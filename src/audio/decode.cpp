@@ -1,5 +1,6 @@
-// Decoding with libsndfile from a path, from standard input or pipes (read whole into memory) and
-// from memory (virtual I/O), then mixing to mono and resampling.
+// Decoding with libsndfile from a path, from standard input or pipes (read into memory, no more
+// than the longest audio allowed can take) and from memory (virtual I/O), then mixing to mono and
+// resampling.
 #include <fcntl.h>
 #include <sndfile.h>
 #include <sys/stat.h>
@@ -11,8 +12,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -42,6 +45,13 @@ std::string format_seconds(double seconds) {
 [[noreturn]] void throw_unreadable(const std::string& name, int error_number) {
   // std::error_code's message is thread-safe where strerror is not.
   throw_unreadable(name, std::error_code(error_number, std::generic_category()).message());
+}
+
+// `what`: "3 s long, more than the 2 s allowed".
+[[noreturn]] void throw_too_long(const std::string& name, const std::string& what) {
+  throw Error(
+      ErrorCode::kAudioTooLong,
+      name + ": " + what + "; split it into shorter files or raise the maximum (max_seconds)");
 }
 
 [[noreturn]] void throw_empty(const std::string& name) {
@@ -80,6 +90,39 @@ struct MemoryStream {
 SF_VIRTUAL_IO memory_io = {MemoryStream::length, MemoryStream::seek, MemoryStream::read,
                            MemoryStream::write, MemoryStream::tell};
 
+// libsndfile reports a failed open in one process-wide slot, so opens take turns.
+std::mutex& open_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// A stream is read in blocks; the header is looked for in the first kHeaderProbeBytes, then in
+// four times as much, up to kMaxHeaderBytes (ID3 tags with cover art or long metadata chunks
+// come before the audio). A stream with no header libsndfile knows by then is not read further.
+constexpr size_t kStreamBlockBytes = size_t{1} << 16;
+constexpr size_t kHeaderProbeBytes = size_t{1} << 16;
+constexpr size_t kMaxHeaderBytes = size_t{1} << 24;
+
+// The most bytes a second of this format can take: no codec libsndfile decodes stores a sample in
+// more than 4 bytes but 64-bit float, and the compressed ones (FLAC, Vorbis, Opus, MP3) take less
+// than their samples would, frame headers included.
+double max_bytes_per_second(const SF_INFO& info) {
+  const int bytes_per_sample = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_DOUBLE ? 8 : 4;
+  return static_cast<double>(info.samplerate) * info.channels * bytes_per_sample;
+}
+
+// The header of the encoded bytes so far, when libsndfile recognises one.
+std::optional<SF_INFO> probe_header(const std::vector<unsigned char>& bytes, size_t size) {
+  MemoryStream prefix{bytes.data(), static_cast<sf_count_t>(size), 0};
+  SF_INFO info{};
+  const std::lock_guard<std::mutex> lock(open_mutex());
+  SNDFILE* file = sf_open_virtual(&memory_io, SFM_READ, &info, &prefix);
+  if (file == nullptr) return std::nullopt;
+  sf_close(file);
+  if (info.channels < 1 || info.samplerate < 1) return std::nullopt;
+  return info;
+}
+
 struct SndfileCloser {
   void operator()(SNDFILE* file) const noexcept { sf_close(file); }
 };
@@ -103,8 +146,9 @@ class FileDescriptor {
 // An open libsndfile reader with its header and the name used in error messages.
 class SoundFile {
  public:
-  // A path, or "-" for standard input.
-  explicit SoundFile(const std::string& path);
+  // A path, or "-" for standard input; a stream holding more than `max_seconds` of audio is
+  // refused while it is read.
+  SoundFile(const std::string& path, double max_seconds);
   // Encoded bytes that outlive this object.
   SoundFile(const void* data, size_t size, std::string name) : name_(std::move(name)) {
     open_memory(static_cast<const unsigned char*>(data), size);
@@ -117,7 +161,7 @@ class SoundFile {
   const std::string& name() const { return name_; }
 
  private:
-  void read_whole(int fd);
+  void read_stream(int fd, double max_seconds);
   void open_memory(const unsigned char* data, size_t size);
   template <typename OpenFn>
   void open_with(OpenFn open_fn);
@@ -125,7 +169,7 @@ class SoundFile {
   // Destroyed bottom-up: libsndfile closes before the descriptor and the bytes it reads go.
   std::string name_;
   FileDescriptor fd_;
-  std::vector<unsigned char> bytes_;  // standard input or a pipe, read whole
+  std::vector<unsigned char> bytes_;  // standard input or a pipe, as read
   MemoryStream memory_;
   SF_INFO info_{};
   std::unique_ptr<SNDFILE, SndfileCloser> file_;
@@ -152,16 +196,24 @@ FileDescriptor open_descriptor(const std::string& path) {
   return FileDescriptor(fd, true);
 }
 
-SoundFile::SoundFile(const std::string& path)
+SoundFile::SoundFile(const std::string& path, double max_seconds)
     : name_(path == "-" ? kStdinName : path), fd_(open_descriptor(path)) {
   struct stat status {};
   if (::fstat(fd_.get(), &status) != 0) throw_unreadable(name_, errno);
   if (S_ISDIR(status.st_mode)) {
     throw Error(ErrorCode::kIo, name_ + ": is a directory; give the path of an audio file");
   }
+  // A device named on the command line (/dev/zero, a disk, a sound card) is never a recording
+  // and may never end; standard input redirected from one is still read, within the limit.
+  if ((S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) && path != "-") {
+    throw Error(ErrorCode::kUnsupportedFormat,
+                name_ +
+                    ": is a device, not an audio file; give a file, or pipe the audio into "
+                    "standard input (... - < speech.wav)");
+  }
   if (!S_ISREG(status.st_mode)) {
     // libsndfile cannot seek in a pipe, and most formats need to.
-    read_whole(fd_.get());
+    read_stream(fd_.get(), max_seconds);
     open_memory(bytes_.data(), bytes_.size());
     return;
   }
@@ -169,12 +221,31 @@ SoundFile::SoundFile(const std::string& path)
   open_with([this](SF_INFO* info) { return sf_open_fd(fd_.get(), SFM_READ, info, SF_FALSE); });
 }
 
-void SoundFile::read_whole(int fd) {
-  constexpr size_t kChunkBytes = 1 << 16;
+// Whatever arrives, memory stays bounded: first by kMaxHeaderBytes until the header is known,
+// then by what `max_seconds` of audio in that header's format can take. Anything beyond is
+// refused as too long without being read.
+void SoundFile::read_stream(int fd, double max_seconds) {
   size_t size = 0;
+  size_t next_probe = kHeaderProbeBytes;
+  size_t limit = kMaxHeaderBytes;
+  bool header_known = false;
   for (;;) {
-    bytes_.resize(size + kChunkBytes);
-    const ssize_t n = ::read(fd, bytes_.data() + size, kChunkBytes);
+    if (size == limit) {
+      // One byte more tells a stream that ends here from one that goes on.
+      unsigned char extra = 0;
+      ssize_t n = 0;
+      do {
+        n = ::read(fd, &extra, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) throw_unreadable(name_, errno);
+      if (n == 0) break;
+      if (!header_known) break;  // no audio header: open_memory() says what the bytes are not
+      throw_too_long(name_, "the stream goes on past the " + format_seconds(max_seconds) +
+                                " of audio allowed (read no further)");
+    }
+    const size_t block = std::min(kStreamBlockBytes, limit - size);
+    bytes_.resize(size + block);
+    const ssize_t n = ::read(fd, bytes_.data() + size, block);
     if (n == 0) break;
     if (n < 0) {
       const int error_number = errno;
@@ -182,6 +253,17 @@ void SoundFile::read_whole(int fd) {
       throw_unreadable(name_, error_number);
     }
     size += static_cast<size_t>(n);
+    if (!header_known && size >= next_probe) {
+      next_probe *= 4;
+      if (const auto header = probe_header(bytes_, size)) {
+        header_known = true;
+        // Computed in double: an absurd rate or channel count in the header must not wrap.
+        const double allowed = static_cast<double>(size) +
+                               max_seconds * max_bytes_per_second(*header) + kStreamBlockBytes;
+        constexpr size_t kNoLimit = std::numeric_limits<size_t>::max() / 2;
+        limit = allowed < static_cast<double>(kNoLimit) ? static_cast<size_t>(allowed) : kNoLimit;
+      }
+    }
   }
   bytes_.resize(size);
 }
@@ -198,9 +280,7 @@ void SoundFile::open_with(OpenFn open_fn) {
   int code = SF_ERR_NO_ERROR;
   std::string reason;
   {
-    // libsndfile reports a failed open in one process-wide slot, so opens take turns.
-    static std::mutex open_mutex;
-    const std::lock_guard<std::mutex> lock(open_mutex);
+    const std::lock_guard<std::mutex> lock(open_mutex());
     file_.reset(open_fn(&info_));
     if (!file_) {
       code = sf_error(nullptr);
@@ -346,10 +426,8 @@ Audio decode(const SoundFile& file, const AudioOptions& options) {
   // From the header, before decoding: a long file costs nothing to refuse.
   const double seconds = audio.source.duration_seconds();
   if (seconds > options.max_seconds) {
-    throw Error(ErrorCode::kAudioTooLong,
-                name + ": " + format_seconds(seconds) + " long, more than the " +
-                    format_seconds(options.max_seconds) +
-                    " allowed; split it into shorter files or raise the maximum (max_seconds)");
+    throw_too_long(name, format_seconds(seconds) + " long, more than the " +
+                             format_seconds(options.max_seconds) + " allowed");
   }
   if (seconds < options.min_seconds) {
     throw Error(ErrorCode::kAudioTooShort,
@@ -404,13 +482,13 @@ std::vector<float> mix_to_mono(const float* interleaved, int64_t frames, int cha
 }
 
 AudioFileInfo probe_audio(const std::string& path) {
-  const SoundFile file(path);
+  const SoundFile file(path, AudioOptions{}.max_seconds);
   return describe(file.info());
 }
 
 Audio load_audio(const std::string& path, const AudioOptions& options) {
   options.validate();
-  const SoundFile file(path);
+  const SoundFile file(path, options.max_seconds);
   return decode(file, options);
 }
 
