@@ -88,6 +88,36 @@ TEST(Dataset, ListsOneSpeakerPerSubFolderInNameOrder) {
   EXPECT_EQ(found.front().origin, root + "/alice");
 }
 
+TEST(Dataset, FollowsLinksButTakesEachFolderAndFileOnce) {
+  TempDir temp;
+  const std::string root = temp.file("dataset");
+  touch(root + "/alice/a.wav");
+  touch(root + "/alice/deeper/b.wav");
+  touch(temp.file("elsewhere/c.wav"));
+  fs::create_directory_symlink(root + "/alice", root + "/alice/deeper/up");  // a loop
+  fs::create_directory_symlink(root + "/alice/deeper", root + "/alice/again");
+  fs::create_directory_symlink(temp.file("elsewhere"), root + "/alice/linked");
+  fs::create_symlink(root + "/alice/a.wav", root + "/alice/z-same.wav");  // one file, two names
+  fs::create_symlink(temp.file("missing.wav"), root + "/alice/dangling.wav");
+  // Two folders linking to each other.
+  fs::create_directories(root + "/bob/x");
+  fs::create_directories(root + "/bob/y");
+  touch(root + "/bob/x/1.wav");
+  fs::create_directory_symlink(root + "/bob/y", root + "/bob/x/to-y");
+  fs::create_directory_symlink(root + "/bob/x", root + "/bob/y/to-x");
+
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const LabelledRecording& r : list_dataset_folder(root)) {
+    got.emplace_back(r.speaker, fs::path(r.path).lexically_relative(root).string());
+  }
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"alice", "alice/a.wav"},
+      {"alice", "alice/again/b.wav"},  // "again" comes before "deeper" and leads to the same folder
+      {"alice", "alice/linked/c.wav"},
+      {"bob", "bob/x/1.wav"}};
+  EXPECT_EQ(got, expected);
+}
+
 TEST(Dataset, SaysWhatDirExpects) {
   TempDir temp;
   expect_error([&] { list_dataset_folder(temp.file("missing")); }, ErrorCode::kNotFound,

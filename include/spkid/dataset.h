@@ -20,8 +20,10 @@ bool is_audio_file_name(const std::string& path);
 
 // The audio files (is_audio_file_name) under every sub-folder of `dataset_dir`, at any depth,
 // labelled with the sub-folder's name; speakers and files in name order, hidden files and
-// folders skipped. Throws Error(kNotFound) when `dataset_dir` is missing or no sub-folder holds
-// audio (the message says what --dir expects), Error(kIo) when a folder cannot be read.
+// folders skipped. Links to folders are followed, but a folder or file is taken once however
+// many links lead to it (a link back up the tree is not a loop). Throws Error(kNotFound) when
+// `dataset_dir` is missing or no sub-folder holds audio (the message says what --dir expects),
+// Error(kIo) when a folder cannot be read.
 std::vector<LabelledRecording> list_dataset_folder(const std::string& dataset_dir);
 
 // A list file of `name path` lines (the name is the first word, the path the rest of the line,

@@ -1,10 +1,14 @@
 #include "spkid/dataset.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <system_error>
 
 #include "spkid/error.h"
@@ -24,24 +28,58 @@ bool is_hidden(const fs::path& path) {
                                   "; check its permissions");
 }
 
-// The audio files under `speaker_dir` at any depth, in name order.
-std::vector<std::string> audio_files_under(const fs::path& speaker_dir) {
-  std::vector<std::string> files;
+// A file or folder as the system knows it, whatever path or link leads there.
+struct FileIdentity {
+  dev_t device;
+  ino_t inode;
+  bool operator<(const FileIdentity& other) const {
+    return device != other.device ? device < other.device : inode < other.inode;
+  }
+};
+
+std::optional<FileIdentity> identity_of(const fs::path& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) return std::nullopt;  // a dangling link
+  return FileIdentity{status.st_dev, status.st_ino};
+}
+
+// Adds the audio files under `dir` to `files`, following links to folders but entering each
+// folder (and taking each file) once, however many links lead to it: a link back up the tree
+// ends there instead of repeating the folder until the path is too long.
+void collect_audio_files(const fs::path& dir, std::set<FileIdentity>& seen,
+                         std::vector<std::string>& files) {
   std::error_code error;
-  fs::recursive_directory_iterator it(speaker_dir, fs::directory_options::follow_directory_symlink,
-                                      error);
-  if (error) folder_error(speaker_dir, error);
-  for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
-    if (error) folder_error(speaker_dir, error);
-    if (is_hidden(it->path())) {
-      if (it->is_directory(error)) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file(error) && is_audio_file_name(it->path().string())) {
-      files.push_back(it->path().string());
+  std::vector<fs::directory_entry> entries;
+  fs::directory_iterator it(dir, error);
+  if (error) folder_error(dir, error);
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    if (error) folder_error(dir, error);
+    if (!is_hidden(it->path())) entries.push_back(*it);
+  }
+  if (error) folder_error(dir, error);
+  // In name order, so which of two links to one file is taken does not depend on the folder.
+  std::sort(entries.begin(), entries.end());
+  for (const fs::directory_entry& entry : entries) {
+    const bool is_folder = entry.is_directory(error);  // follows links
+    const bool is_audio =
+        !is_folder && entry.is_regular_file(error) && is_audio_file_name(entry.path().string());
+    if (!is_folder && !is_audio) continue;
+    const std::optional<FileIdentity> identity = identity_of(entry.path());
+    if (!identity || !seen.insert(*identity).second) continue;
+    if (is_folder) {
+      collect_audio_files(entry.path(), seen, files);
+    } else {
+      files.push_back(entry.path().string());
     }
   }
-  if (error) folder_error(speaker_dir, error);
+}
+
+// The audio files under `speaker_dir` at any depth, in name order.
+std::vector<std::string> audio_files_under(const fs::path& speaker_dir) {
+  std::set<FileIdentity> seen;
+  if (const auto identity = identity_of(speaker_dir)) seen.insert(*identity);
+  std::vector<std::string> files;
+  collect_audio_files(speaker_dir, seen, files);
   std::sort(files.begin(), files.end());
   return files;
 }
