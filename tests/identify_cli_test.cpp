@@ -327,6 +327,72 @@ std::map<std::string, std::string> model_files(const std::string& store_dir) {
   return files;
 }
 
+bool any_holds(const std::map<std::string, std::string>& files, const std::string& text) {
+  return std::any_of(files.begin(), files.end(),
+                     [&](const auto& file) { return file.second.find(text) != std::string::npos; });
+}
+
+TEST_F(IdentifyCli, RemoveDeletesEveryModelTrainedWithTheSpeaker) {
+  enroll({"alice", "bob", "carol"});
+  ASSERT_EQ(spkid(kQuickTraining).exit_code, 0);
+  ASSERT_EQ(spkid(kQuickTraining).exit_code, 0);
+  // The base model's copy and the newest classifier: the first classifier went.
+  const auto trained = model_files(store_dir_);
+  EXPECT_EQ(trained.size(), 2u);
+  ASSERT_TRUE(any_holds(trained, "carol"));  // the classifier's labels
+
+  const test::CommandResult removed = spkid("remove carol");
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_NE(removed.err.find("deleted the store's model trained with the voice of 'carol'"),
+            std::string::npos)
+      << removed.err;
+  const auto left = model_files(store_dir_);
+  EXPECT_EQ(left.size(), 1u);
+  EXPECT_FALSE(any_holds(left, "carol"));
+
+  // The base model answers at once; a new train is made with the others only.
+  const test::CommandResult answer =
+      spkid("identify --json --threshold -1000 " + arg("alice-test.wav"));
+  ASSERT_EQ(answer.exit_code, 0) << answer.err;
+  EXPECT_EQ(json_lines(answer.out).at(0)["speaker"], "alice") << answer.out;
+  ASSERT_EQ(spkid(kQuickTraining).exit_code, 0);
+  const auto retrained = model_files(store_dir_);
+  EXPECT_EQ(retrained.size(), 2u);
+  EXPECT_TRUE(any_holds(retrained, "alice"));
+  EXPECT_FALSE(any_holds(retrained, "carol"));
+}
+
+TEST_F(IdentifyCli, AModelFileDeletedByHandIsMadeAgainOrNamesTheCommandThatDoes) {
+  enroll({"alice", "bob"});
+  const std::string identify_alice = "identify --json --threshold -1000 " + arg("alice-test.wav");
+  ASSERT_EQ(spkid(identify_alice).exit_code, 0);
+  const auto copied = model_files(store_dir_);
+  ASSERT_EQ(copied.size(), 1u);
+  // The base model's copy: copied again from the shipped one, and identify answers as before.
+  std::filesystem::remove(store_dir_ + "/" + copied.begin()->first);
+  const test::CommandResult again = spkid(identify_alice);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json_lines(again.out).at(0)["speaker"], "alice");
+  ASSERT_EQ(model_files(store_dir_).size(), 1u);
+  const std::string base_copy = model_files(store_dir_).begin()->first;
+
+  // A trained classifier cannot be made again without training: the error says so.
+  ASSERT_EQ(spkid(kQuickTraining).exit_code, 0);
+  const auto trained = model_files(store_dir_);
+  ASSERT_EQ(trained.size(), 2u);
+  for (const auto& [file, bytes] : trained) {
+    if (file != base_copy) std::filesystem::remove(store_dir_ + "/" + file);
+  }
+  const test::CommandResult missing = spkid(identify_alice);
+  EXPECT_EQ(missing.exit_code, kExitModel) << missing.err;
+  EXPECT_EQ(lines_of(missing.err).size(), 1u) << missing.err;
+  EXPECT_NE(missing.err.find("is missing: run spkid train"), std::string::npos) << missing.err;
+  ASSERT_EQ(spkid(kQuickTraining).exit_code, 0);
+  const test::CommandResult retrained = spkid(identify_alice);
+  ASSERT_EQ(retrained.exit_code, 0) << retrained.err;
+  EXPECT_EQ(json_lines(retrained.out).at(0)["speaker"], "alice");
+}
+
 TEST_F(IdentifyCli, TrainWithOneSpeakerIsRefusedAndChangesNothing) {
   enroll({"alice"});
   // identify registers the base model: the store's model before the failed train.

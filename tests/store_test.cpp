@@ -885,10 +885,10 @@ TEST(Store, ModelsAndEmbeddings) {
   EXPECT_TRUE(store.clips(clips_missing_embedding(model.id)).empty());
   EXPECT_EQ(store.embeddings(model.id).size(), 4u);
 
-  // A second model becomes current; the first can be made current again.
+  // A second model, of another kind, becomes current; the first can be made current again.
   NewModel second;
-  second.kind = "cnn-classifier";
-  second.speaker_ids = {olga.speaker.id, paul.speaker.id, 9999};  // 9999: removed meanwhile
+  second.kind = "cnn";
+  second.speaker_ids = {olga.speaker.id, paul.speaker.id};
   const ModelRecord newer = store.register_model(second, "second weights");
   EXPECT_NE(newer.file_name, model.file_name);
   EXPECT_EQ(store.current_model()->id, newer.id);
@@ -904,10 +904,14 @@ TEST(Store, ModelsAndEmbeddings) {
   expect_error([&] { store.set_current_model(12345); }, ErrorCode::kInvalidArgument,
                "no model with id 12345");
 
-  // Removing a speaker takes their embeddings; a late embedding for a removed clip is skipped.
-  store.remove_speaker("paul");
+  // Removing a speaker takes their embeddings and the model made with them; a late embedding
+  // for a removed clip is skipped.
+  EXPECT_FALSE(store.remove_speaker("paul").covered_by_current_model);
   EXPECT_EQ(store.embeddings(model.id).size(), 3u);
   EXPECT_EQ(store.set_embeddings(model.id, {{paul.clip_ids[0], {0, 0, 1}}}), 0);
+  ASSERT_EQ(store.models().size(), 1u);
+  EXPECT_EQ(store.models()[0].id, model.id);
+  EXPECT_FALSE(fs::exists(newer.path));
 
   expect_error([&] { store.register_model(model_of_kind("Bad Kind"), "x"); },
                ErrorCode::kInvalidArgument, "model kind");
@@ -916,7 +920,59 @@ TEST(Store, ModelsAndEmbeddings) {
   bad_metadata.metadata_json = "[1, 2]";
   expect_error([&] { store.register_model(bad_metadata, "x"); }, ErrorCode::kInvalidArgument,
                "JSON object");
-  EXPECT_EQ(store.models().size(), 2u);
+  EXPECT_EQ(store.models().size(), 1u);
+}
+
+TEST(Store, ANewCurrentModelDeletesTheOlderOnesOfItsKind) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  const EnrollmentResult olga = store.add_enrollment(make_enrollment("olga", 1));
+  const ModelRecord base = store.register_model(model_of_kind("base"), "base weights");
+  NewModel classifier = model_of_kind("cnn-classifier");
+  classifier.speaker_ids = {olga.speaker.id};
+  const ModelRecord first = store.register_model(classifier, "first");
+  store.set_embeddings(first.id, {{olga.clip_ids[0], {1, 0}}});
+  classifier.make_current = false;  // made aside: the current one stays
+  const ModelRecord aside = store.register_model(classifier, "aside");
+  EXPECT_EQ(store.models().size(), 3u);
+  classifier.make_current = true;
+  const ModelRecord second = store.register_model(classifier, "second");
+
+  const std::vector<ModelRecord> models = store.models();
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].id, base.id);  // another kind stays
+  EXPECT_EQ(models[1].id, second.id);
+  EXPECT_TRUE(models[1].is_current);
+  for (const ModelRecord& gone : {first, aside}) EXPECT_FALSE(fs::exists(gone.path)) << gone.path;
+  EXPECT_TRUE(fs::exists(base.path));
+  expect_error([&] { store.embeddings(first.id); }, ErrorCode::kInvalidArgument,
+               "no model with id");  // its embeddings went with it
+}
+
+TEST(Store, RemovingASpeakerDeletesEveryModelMadeWithThem) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  const EnrollmentResult olga = store.add_enrollment(make_enrollment("olga", 1));
+  const EnrollmentResult paul = store.add_enrollment(make_enrollment("paul", 2));
+  const ModelRecord base = store.register_model(model_of_kind("base"), "base weights");
+  NewModel classifier = model_of_kind("cnn-classifier");
+  classifier.speaker_ids = {olga.speaker.id, paul.speaker.id};
+  const ModelRecord current = store.register_model(classifier, "olga and paul");
+  EXPECT_TRUE(store.remove_speaker("paul").covered_by_current_model);
+  EXPECT_FALSE(fs::exists(current.path));
+  EXPECT_FALSE(store.current_model().has_value());  // the caller picks what answers now
+  ASSERT_EQ(store.models().size(), 1u);
+  EXPECT_EQ(store.models()[0].id, base.id);
+
+  // A model made while one of its speakers was removed holds their voice: it never lands.
+  classifier.speaker_ids = {olga.speaker.id, paul.speaker.id};
+  expect_error([&] { store.register_model(classifier, "made before paul left"); },
+               ErrorCode::kInvalidArgument, "was removed meanwhile");
+  EXPECT_EQ(store.models().size(), 1u);
+  for (const auto& entry : fs::directory_iterator(store.dir())) {
+    EXPECT_EQ(read_bytes(entry.path().string()).find("made before"), std::string::npos)
+        << entry.path();
+  }
 }
 
 TEST(Store, WindowEmbeddingsAreKeptPerClipAndModelAndGoWithTheSpeaker) {

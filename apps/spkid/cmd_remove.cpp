@@ -1,4 +1,5 @@
-// spkid remove NAME: delete a speaker with every recording, clip and embedding.
+// spkid remove NAME: delete a speaker with every recording, clip, embedding and model made with
+// them.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -29,9 +30,9 @@ int run_remove(const RemoveSettings& settings, const Context& context) {
               << fixed(removed.speech_seconds, 1) << " s of speech\n";
   }
   if (removed.covered_by_current_model) {
-    spdlog::warn(
-        "the store's current model was made with {}'s voice: train a new model to "
-        "leave it out",
+    spdlog::info(
+        "deleted the store's model trained with the voice of {}: the base model names speakers "
+        "until you run spkid train",
         quote_speaker_name(removed.name));
   }
   return kExitSuccess;
@@ -46,7 +47,8 @@ Command add_remove_command(CLI::App& parent, const Context& context) {
   command->add_option("NAME", settings->name, "The speaker")->required()->type_name("");
   add_json_flag(*command, settings->json);
   command->footer(
-      "The freed space in the database is overwritten, so the voice data does not linger.\n\n"
+      "The freed space in the database is overwritten and every model trained with the "
+      "speaker is deleted,\nso the voice data does not linger.\n\n"
       "Example:\n"
       "  spkid remove alice");
   return {command, [settings, &context] { return run_remove(*settings, context); }};

@@ -203,9 +203,11 @@ class Store {
   SpeakerDetails speaker_details(const std::string& name) const;
   // The same, or nullopt when there is no speaker `name`.
   std::optional<SpeakerDetails> find_speaker(const std::string& name) const;
-  // Deletes the speaker with all their recordings (speech included), clips and embeddings; the
-  // freed pages are zeroed. Returns what was removed. Throws Error(kInvalidArgument) for an
-  // unknown name.
+  // Deletes the speaker with all their recordings (speech included), clips and embeddings, and
+  // every model made with them (model files included; the current one too, which leaves the
+  // store with no current model when it was one); the freed pages are zeroed. Returns what was
+  // removed (covered_by_current_model: the current model was deleted). Throws
+  // Error(kInvalidArgument) for an unknown name.
   SpeakerSummary remove_speaker(const std::string& name);
   // Throws Error(kInvalidArgument) for an unknown old name, a bad new name or one already taken.
   void rename_speaker(const std::string& old_name, const std::string& new_name);
@@ -231,13 +233,19 @@ class Store {
   std::vector<StoredWindowEmbedding> window_embeddings(int64_t model_id) const;
 
   // Writes the model file atomically into the store folder (mode 0600), then records it (and,
-  // with make_current, makes it the current model) in one transaction; if recording fails the
-  // file is removed again.
+  // with make_current, makes it the current model and deletes every other model of its kind,
+  // files included) in one transaction; if recording fails the file is removed again. Throws
+  // Error(kInvalidArgument) when one of its speaker_ids has been removed: the model holds the
+  // voice of someone no longer enrolled.
   ModelRecord register_model(const NewModel& model, std::string_view model_bytes);
   std::optional<ModelRecord> current_model() const;
   std::vector<ModelRecord> models() const;  // oldest first
   // Throws Error(kInvalidArgument) for an unknown id.
   void set_current_model(int64_t model_id);
+  // Deletes a model's record, embeddings and file (a missing file is no error); the store has
+  // no current model afterwards when it was the current one. Throws Error(kInvalidArgument) for
+  // an unknown id.
+  void remove_model(int64_t model_id);
 
  private:
   struct Impl;

@@ -76,6 +76,20 @@ ModelRecord register_base_model(Store& store, const std::string& base_path, bool
   return store.register_model(model, read_bytes(base_path));
 }
 
+// `record`, or when its file has gone (deleted by hand): the base model's copy is made again
+// from the shipped base model (a new record: the old one's embeddings were by the file that
+// went); a trained classifier cannot be, so the error says to train again.
+ModelRecord with_model_file(Store& store, const ModelRecord& record) {
+  if (readable_file(record.path)) return record;
+  if (record.kind != kBaseModelKind) {
+    throw Error(ErrorCode::kModel, "the store's trained model " + record.path +
+                                       " is missing: run spkid train to make it again");
+  }
+  const std::string shipped = base_model_path();
+  store.remove_model(record.id);
+  return register_base_model(store, shipped, record.is_current);
+}
+
 }  // namespace
 
 EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id) {
@@ -194,14 +208,23 @@ CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int6
 }
 
 ModelRecord ensure_current_model(Store& store, const std::string& base_path) {
-  if (auto current = store.current_model()) return *current;
+  if (auto current = store.current_model()) return with_model_file(store, *current);
+  // No current model: a new store, or its classifier went with a removed speaker. The store's
+  // copy of the base model answers again.
+  const auto models = store.models();
+  for (auto it = models.rbegin(); it != models.rend(); ++it) {
+    if (it->kind == kBaseModelKind) {
+      store.set_current_model(it->id);
+      return with_model_file(store, *store.current_model());
+    }
+  }
   return register_base_model(store, base_path, true);
 }
 
 ModelRecord store_base_model(Store& store) {
   const auto models = store.models();
   for (auto it = models.rbegin(); it != models.rend(); ++it) {
-    if (it->kind == kBaseModelKind) return *it;
+    if (it->kind == kBaseModelKind) return with_model_file(store, *it);
   }
   return register_base_model(store, base_model_path(), !store.current_model().has_value());
 }
@@ -397,7 +420,8 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
                                        ": enroll speakers first (spkid enroll FILE --name NAME)");
   }
   const auto current = store.current_model();
-  const ModelRecord record = current ? *current : ensure_current_model(store, base_model_path());
+  const ModelRecord record =
+      current ? with_model_file(store, *current) : ensure_current_model(store, base_model_path());
   SpeakerModel model = SpeakerModel::load(record.path);
   if (const auto stored = store.feature_options()) model.check_features(*stored);
   auto enrolled = enrolled_embeddings(store, model, record.id);
@@ -412,6 +436,12 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
     return recognizer;
   }
   const ModelRecord base_record = classifier_base_model(store, model);
+  if (!readable_file(base_record.path)) {
+    // Made again it would be another file, which the classifier was not trained from.
+    throw Error(ErrorCode::kModel, "the base model copy " + base_record.path +
+                                       " the store's classifier was trained from is missing: "
+                                       "run spkid train again");
+  }
   SpeakerModel base = SpeakerModel::load(base_record.path);
   auto scored = enrolled_embeddings(store, base, base_record.id);
   auto clips = calibration_clips(store, base, base_record.id, window_seconds);

@@ -359,6 +359,36 @@ void make_model_current(Database& db, int64_t model_id) {
   db.prepare("UPDATE models SET is_current = 1 WHERE id = ?1").bind(1, model_id).run();
 }
 
+// Deletes the models matching `where` (SQL over the models table, bound to `values` as ?1,
+// ?2...) with their embeddings and coverage, and returns their file names, to be unlinked once
+// the transaction commits.
+template <typename... Values>
+std::vector<std::string> delete_models(Database& db, const std::string& where,
+                                       const Values&... values) {
+  const auto bind_all = [&](Statement& statement) {
+    int index = 0;
+    (statement.bind(++index, values), ...);
+  };
+  Statement select = db.prepare(("SELECT file_name FROM models WHERE " + where).c_str());
+  bind_all(select);
+  std::vector<std::string> files;
+  while (select.step()) files.push_back(select.column_text(0));
+  if (!files.empty()) {
+    Statement remove = db.prepare(("DELETE FROM models WHERE " + where).c_str());
+    bind_all(remove);
+    remove.run();
+  }
+  return files;
+}
+
+// After the rows are gone: a file that cannot be removed now is an orphan, which the next
+// writable open removes (remove_orphan_files()).
+void unlink_model_files(const std::string& dir, const std::vector<std::string>& files) {
+  for (const std::string& file : files) {
+    ::unlink((std::filesystem::path(dir) / file).c_str());
+  }
+}
+
 ModelRecord read_model(const Statement& row, const std::string& dir, const std::string& db_path) {
   ModelRecord model;
   model.id = row.column_int64(0);
@@ -644,8 +674,12 @@ SpeakerSummary Store::remove_speaker(const std::string& name) {
   Transaction transaction(db, Transaction::Kind::kWrite);
   auto summary = summary_by_name(db, name);
   if (!summary) unknown_speaker(name, impl_->dir);
+  // Every model made with their voice goes too: a classifier keeps a row fitted to it.
+  const std::vector<std::string> model_files = delete_models(
+      db, "id IN (SELECT model_id FROM model_speakers WHERE speaker_id = ?1)", summary->id);
   db.prepare("DELETE FROM speakers WHERE id = ?1").bind(1, summary->id).run();
   transaction.commit();
+  unlink_model_files(impl_->dir, model_files);
   // The removed features (and older copies of their pages) leave the -wal file now.
   db.try_truncate_wal(1000);
   return *summary;
@@ -856,6 +890,7 @@ ModelRecord Store::register_model(const NewModel& model, std::string_view model_
   const std::string path = (std::filesystem::path(impl_->dir) / file_name).string();
   write_file_atomically(path, model_bytes, 0600);
   int64_t model_id = 0;
+  std::vector<std::string> replaced_files;
   try {
     Transaction transaction(db, Transaction::Kind::kWrite);
     db.prepare(
@@ -867,21 +902,33 @@ ModelRecord Store::register_model(const NewModel& model, std::string_view model_
         .bind(4, metadata_json)
         .run();
     model_id = db.last_insert_rowid();
-    // Speakers removed while the model was being made are left out: it no longer covers them.
     Statement cover = db.prepare(
         "INSERT OR IGNORE INTO model_speakers (model_id, speaker_id) "
         "SELECT ?1, id FROM speakers WHERE id = ?2");
-    for (int64_t speaker_id : model.speaker_ids) {
+    for (int64_t speaker_id :
+         std::set<int64_t>(model.speaker_ids.begin(), model.speaker_ids.end())) {
       cover.bind(1, model_id).bind(2, speaker_id).run();
+      // A speaker removed while the model was being made: it holds their voice, so it must not
+      // land (remove_speaker() deletes every model made with a speaker).
+      if (db.changes() == 0) {
+        invalid("a speaker this model was made with was removed meanwhile (speaker id " +
+                std::to_string(speaker_id) + "): make the model again without them");
+      }
       cover.reset();
     }
-    if (model.make_current) make_model_current(db, model_id);
+    if (model.make_current) {
+      make_model_current(db, model_id);
+      // Older models of the kind are never used again, and may hold the voices of speakers
+      // enrolled then: they go.
+      replaced_files = delete_models(db, "kind = ?1 AND id != ?2", model.kind, model_id);
+    }
     transaction.commit();
   } catch (...) {
     // The row never landed, so the file would be an orphan.
     ::unlink(path.c_str());
     throw;
   }
+  unlink_model_files(impl_->dir, replaced_files);
   Statement select = db.prepare((std::string(kModelSelect) + "WHERE id = ?1").c_str());
   select.bind(1, model_id);
   if (!select.step()) throw Error(ErrorCode::kInternal, "a model row vanished after its commit");
@@ -909,6 +956,16 @@ void Store::set_current_model(int64_t model_id) {
   require_model(db, model_id);
   make_model_current(db, model_id);
   transaction.commit();
+}
+
+void Store::remove_model(int64_t model_id) {
+  impl_->require_write_access();
+  Database& db = impl_->db;
+  Transaction transaction(db, Transaction::Kind::kWrite);
+  require_model(db, model_id);
+  const std::vector<std::string> files = delete_models(db, "id = ?1", model_id);
+  transaction.commit();
+  unlink_model_files(impl_->dir, files);
 }
 
 std::string sha256_of_samples(const float* samples, std::size_t count) {
