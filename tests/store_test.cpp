@@ -207,6 +207,44 @@ TEST(Store, CreatesAPrivateFolderAndPrivateFilesWhateverTheUmask) {
   }
 }
 
+TEST(Store, AFolderOpenToOthersIsMadePrivateToWriteAndRefusedToRead) {
+  TempDir temp;
+  const std::string dir = temp.file("store");
+  fs::create_directory(dir);
+  ::chmod(dir.c_str(), 0777);  // made beforehand, by someone's script
+  Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("alice", 1));
+  EXPECT_EQ(file_mode(dir), 0700u);
+
+  ::chmod(dir.c_str(), 0777);
+  expect_error([&] { Store::open(dir, StoreAccess::kRead); }, ErrorCode::kStore,
+               "can be written by other users");
+  EXPECT_EQ(file_mode(dir), 0777u);  // reading changes nothing
+  ::chmod(dir.c_str(), 0755);        // readable by others, but theirs to change: fine to read
+  EXPECT_EQ(Store::open(dir, StoreAccess::kRead).list_speakers().size(), 1u);
+}
+
+TEST(Store, TheStoresOwnFilesAreNeverFollowedThroughLinks) {
+  TempDir temp;
+  const std::string elsewhere = temp.file("elsewhere.db");
+  write_bytes(elsewhere, "");
+  for (const char* linked : {"spkid.db", "spkid.db-wal"}) {
+    const std::string dir = temp.file(std::string("store-") + linked);
+    if (std::string(linked) != "spkid.db") {
+      Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("alice", 1));
+      fs::remove(dir + "/" + linked);
+    } else {
+      fs::create_directories(dir);
+    }
+    fs::create_symlink(elsewhere, dir + "/" + linked);
+    for (const StoreAccess access :
+         {StoreAccess::kCreate, StoreAccess::kWrite, StoreAccess::kRead}) {
+      expect_error([&] { Store::open(dir, access); }, ErrorCode::kStore,
+                   std::string(linked) + " is a symbolic link");
+    }
+    EXPECT_EQ(fs::file_size(elsewhere), 0u) << linked;  // never written through the link
+  }
+}
+
 TEST(Store, EnrollsListsRenamesAndRemovesSpeakers) {
   TempDir temp;
   Store store = Store::open(temp.file("store"), StoreAccess::kCreate);

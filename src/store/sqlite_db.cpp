@@ -46,7 +46,8 @@ namespace {
 Database::Database(const std::string& path, bool read_only, int busy_timeout_ms)
     : path_(path), busy_timeout_ms_(busy_timeout_ms) {
   const int flags =
-      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+      SQLITE_OPEN_NOFOLLOW;  // the store's files are never links (Store::open says so first)
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);

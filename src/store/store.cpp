@@ -83,6 +83,45 @@ void create_private_file(const std::string& path, const std::string& dir) {
   sync_directory(dir);
 }
 
+// A store's folder is its owner's alone and its own files are never links: another user who can
+// write the folder could swap spkid.db for one of theirs, and a link would have spkid write
+// wherever it points. A folder open to others is made private (0700) when the store is opened
+// to write, and refused when it is opened to read and others can write it; a folder of another
+// user is refused (root may open any).
+void secure_store_folder(const std::string& dir, const std::string& db_path, StoreAccess access) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;  // open() says what is wrong
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && me != 0) {
+    throw Error(ErrorCode::kStore, dir + " belongs to another user (uid " +
+                                       std::to_string(st.st_uid) +
+                                       "): a store is its owner's alone; use a folder of yours "
+                                       "(--store DIR)");
+  }
+  if ((st.st_mode & 077) != 0) {
+    if (access != StoreAccess::kRead) {
+      if (::chmod(dir.c_str(), 0700) != 0) {
+        throw Error(ErrorCode::kStore, "cannot make " + dir + " private (mode 0700): " +
+                                           std::strerror(errno) + "; fix its owner or mode");
+      }
+    } else if ((st.st_mode & 022) != 0) {
+      throw Error(ErrorCode::kStore, dir +
+                                         " can be written by other users, who could replace "
+                                         "the store's files: make it private (chmod 700 " +
+                                         dir + ") or run a command that writes to it");
+    }
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string path = db_path + suffix;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      throw Error(ErrorCode::kStore, path +
+                                         " is a symbolic link: a store's own files are never "
+                                         "links; remove it, or move the real file into " +
+                                         dir);
+    }
+  }
+}
+
 // The database and its -wal and -shm companions readable by their owner only.
 void make_database_files_private(const std::string& db_path) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -503,8 +542,9 @@ Store Store::open(const std::string& dir, StoreAccess access) {
   }
   const std::string db_path = (std::filesystem::path(dir) / kStoreDatabaseName).string();
   const std::string no_store = "no store at " + dir + ": enroll a speaker first";
+  if (access == StoreAccess::kCreate) make_directories(dir, 0700);
+  secure_store_folder(dir, db_path, access);
   if (access == StoreAccess::kCreate) {
-    make_directories(dir, 0700);
     create_private_file(db_path, dir);
   } else {
     struct stat st {};
