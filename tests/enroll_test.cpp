@@ -262,6 +262,45 @@ TEST(Analysis, CutsSpeechIntoClipsOfFeatures) {
                ErrorCode::kNoSpeech, "less than the shortest clip");
 }
 
+TEST(Analysis, VoicingTellsSpeechFromNoise) {
+  EXPECT_GT(measure_voiced_fraction(voice(10, 8), kRate), 0.5);
+  EXPECT_GT(measure_voiced_fraction(voice(10, 8, 300), kRate), 0.5);  // a child's pitch
+  EXPECT_LT(measure_voiced_fraction(test::white_noise(10, kRate, 0.3, 9), kRate), 0.1);
+  EXPECT_EQ(measure_voiced_fraction(test::silence(10, kRate), kRate), 0);
+  EXPECT_EQ(measure_voiced_fraction({}, kRate), 0);
+}
+
+TEST(Analysis, RefusesWhatIsNotSpeech) {
+  const EnrollmentOptions options = default_options();
+  const FeatureExtractor extractor(options.features);
+  Audio audio;
+  audio.sample_rate_hz = kRate;
+  // Bursts of low-passed noise between pauses: the VAD takes the bursts for speech, voicing
+  // does not.
+  std::vector<std::vector<float>> bursts;
+  for (unsigned i = 0; i < 40; ++i) {
+    std::vector<float> burst = test::white_noise(0.5, kRate, 0.1, 20 + i);
+    for (std::size_t n = 1; n < burst.size(); ++n) burst[n] += 0.9f * burst[n - 1];
+    bursts.push_back(std::move(burst));
+    bursts.push_back(test::white_noise(0.25, kRate, 0.001, 60 + i));  // a quiet room
+  }
+  audio.samples = test::concat(bursts);
+  expect_error([&] { analyse_recording(audio, "noise.wav", options, extractor); },
+               ErrorCode::kNoSpeech, "voiced (noise or music?)");
+  // Speech overdriven far past full scale.
+  audio.samples = recording(20, 10);
+  for (float& x : audio.samples) x = std::clamp(x * 30.0f, -1.0f, 1.0f);
+  expect_error([&] { analyse_recording(audio, "loud.wav", options, extractor); },
+               ErrorCode::kNoSpeech, "of its samples are clipped");
+  // Speech under as loud a noise: refused, whichever check finds it first.
+  audio.samples = voice(20, 11);
+  const std::vector<float> noise =
+      test::white_noise(20, kRate, std::sqrt(3.0) * test::rms(audio.samples), 12);
+  for (std::size_t i = 0; i < audio.samples.size(); ++i) audio.samples[i] += noise[i];
+  expect_error([&] { analyse_recording(audio, "street.wav", options, extractor); },
+               ErrorCode::kNoSpeech, "");
+}
+
 TEST(Analysis, TheStoreKeepsTheFeatureSettingsOfItsFirstEnrollment) {
   EnrollmentOptions requested = default_options();
   FeatureOptions stored;

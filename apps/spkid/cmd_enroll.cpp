@@ -94,7 +94,8 @@ nlohmann::json quality_json(const SignalQuality& quality) {
   return {{"speech_level_dbfs", quality.speech_level_dbfs},
           {"noise_level_dbfs", quality.noise_level_dbfs},
           {"snr_db", quality.snr_db},
-          {"clipped_fraction", quality.clipped_fraction}};
+          {"clipped_fraction", quality.clipped_fraction},
+          {"voiced_fraction", quality.voiced_fraction}};
 }
 
 nlohmann::json outcome_json(const RecordingOutcome& outcome, const SpeakerEnrollment& speaker) {

@@ -20,7 +20,8 @@
 
 namespace spkid {
 
-// What enrollment asks of the audio. Only the speaker minimum refuses; the rest are warnings.
+// What enrollment asks of the audio. The speaker minimum and the three "not speech" limits
+// refuse; the rest are warnings.
 struct EnrollmentQualityOptions {
   // A speaker's speech in total, counting what is already enrolled: less is refused.
   double min_speaker_speech_seconds = 8;
@@ -30,6 +31,12 @@ struct EnrollmentQualityOptions {
   double max_clipped_fraction = 0.001;  // of all samples
   double min_speech_level_dbfs = -40;   // mean power of the speech frames
   double min_snr_db = 15;               // speech frames' power over the noise's
+  // Audio that is not a person talking (noise, a tone, a square wave) is refused: speech is
+  // voiced (periodic at a pitch of 60-500 Hz) in a large share of its frames, stands above its
+  // noise, and is not mostly clipped.
+  double min_voiced_fraction = 0.1;  // of the speech frames; real speech: 0.22 or more
+  double refuse_snr_db = 3;               // near 0 dB the "speech" is the noise itself
+  double refuse_clipped_fraction = 0.05;  // of all samples
 
   void validate() const;  // throws Error(kInvalidArgument) naming the bad field
 };
@@ -59,7 +66,13 @@ struct SignalQuality {
   double speech_level_dbfs = 0;  // mean power of the frames the VAD calls speech
   double noise_level_dbfs = 0;   // typical power of the other frames (measure_signal_quality)
   double snr_db = 0;             // speech_level_dbfs - noise_level_dbfs
+  double voiced_fraction = 0;    // of the speech, measure_voiced_fraction()
 };
+
+// The share of 40 ms frames (every 20 ms, the silent ones not counted) of `speech` whose
+// normalised autocorrelation peaks above 0.6 at a lag of 2-16.7 ms (a pitch of 60-500 Hz):
+// vowels of speech are, noise is not.
+double measure_voiced_fraction(const std::vector<float>& speech, int sample_rate_hz);
 
 // The noise level is the median power of the non-speech frames when they last at least half a
 // second; otherwise (speech throughout, or noise loud enough for the VAD to take as speech) the
@@ -95,7 +108,8 @@ struct AnalysedRecording {
 };
 
 // detect_speech -> keep_speech -> cut_clips -> features of each clip; SHA-256 of the samples.
-// `extractor` must have options.features. Throws Error(kNoSpeech) when no clip of speech is found.
+// `extractor` must have options.features. Throws Error(kNoSpeech) when no clip of speech is found
+// or the audio is not speech (EnrollmentQualityOptions' refusal limits).
 AnalysedRecording analyse_recording(const Audio& audio, const std::string& source_path,
                                     const EnrollmentOptions& options,
                                     const FeatureExtractor& extractor);

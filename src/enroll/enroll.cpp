@@ -1,6 +1,7 @@
 #include "spkid/enroll.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -309,6 +310,34 @@ EnrollmentOptions options_for_store(const EnrollmentOptions& requested,
   return resolved;
 }
 
+namespace {
+
+// Noise, a tone or a square wave enrolled would be answered for any other noise.
+void refuse_what_is_not_speech(const SignalQuality& quality,
+                               const EnrollmentQualityOptions& options) {
+  const auto percent = [](double share) { return std::to_string(std::lround(100 * share)) + "%"; };
+  const std::string what = "does not sound like a person talking: ";
+  const std::string to_do = "; enroll a recording of the speaker talking";
+  if (quality.clipped_fraction > options.refuse_clipped_fraction) {
+    throw Error(ErrorCode::kNoSpeech, what + percent(quality.clipped_fraction) +
+                                          " of its samples are clipped (full scale)" + to_do +
+                                          " at a lower recording level");
+  }
+  if (quality.snr_db < options.refuse_snr_db) {
+    char snr[32];
+    std::snprintf(snr, sizeof snr, "%.1f dB", quality.snr_db);
+    throw Error(ErrorCode::kNoSpeech, what + "its speech stands only " + snr + " above its noise" +
+                                          to_do + " in a quieter place");
+  }
+  if (quality.voiced_fraction < options.min_voiced_fraction) {
+    throw Error(ErrorCode::kNoSpeech, what + "only " + percent(quality.voiced_fraction) +
+                                          " of it is voiced (noise or music?)" + to_do +
+                                          " aloud, not whispering");
+  }
+}
+
+}  // namespace
+
 AnalysedRecording analyse_recording(const Audio& audio, const std::string& source_path,
                                     const EnrollmentOptions& options,
                                     const FeatureExtractor& extractor) {
@@ -338,6 +367,8 @@ AnalysedRecording analyse_recording(const Audio& audio, const std::string& sourc
   }
   analysed.quality = measure_signal_quality(audio.samples, audio.sample_rate_hz, vad, options.vad,
                                             options.quality.clipping_level);
+  analysed.quality.voiced_fraction = measure_voiced_fraction(analysed.speech, audio.sample_rate_hz);
+  refuse_what_is_not_speech(analysed.quality, options.quality);
   analysed.warnings = assess_signal_quality(analysed.quality, options);
   return analysed;
 }

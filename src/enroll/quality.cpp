@@ -77,8 +77,60 @@ std::string format(const char* pattern, double value) {
 // The mean direction of unit-length copies of `vectors`.
 }  // namespace
 
+double measure_voiced_fraction(const std::vector<float>& speech, int sample_rate_hz) {
+  // Pairs of samples averaged down to half the rate: pitch needs no more, and it costs a quarter.
+  const int rate = sample_rate_hz >= 16000 ? sample_rate_hz / 2 : sample_rate_hz;
+  std::vector<double> x;
+  if (rate != sample_rate_hz) {
+    x.reserve(speech.size() / 2);
+    for (std::size_t i = 0; i + 1 < speech.size(); i += 2)
+      x.push_back(0.5 * (speech[i] + speech[i + 1]));
+  } else {
+    x.assign(speech.begin(), speech.end());
+  }
+  const auto length = static_cast<std::size_t>(0.040 * rate);
+  const auto shift = static_cast<std::size_t>(0.020 * rate);
+  const auto min_lag = static_cast<std::size_t>(rate / 500.0);
+  const auto max_lag = std::min(length / 2, static_cast<std::size_t>(rate / 60.0));
+  if (length == 0 || shift == 0 || min_lag == 0 || x.size() < length) return 0;
+  int counted = 0, voiced = 0;
+  const auto frame_length = static_cast<double>(length);
+  std::vector<double> frame(length);
+  for (std::size_t begin = 0; begin + length <= x.size(); begin += shift) {
+    const double mean =
+        std::accumulate(x.begin() + begin, x.begin() + begin + length, 0.0) / frame_length;
+    double energy = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+      frame[i] = x[begin + i] - mean;
+      energy += frame[i] * frame[i];
+    }
+    if (energy / frame_length < 1e-9) continue;  // under -90 dBFS: a pause, not a frame to judge
+    ++counted;
+    double best = 0;
+    for (std::size_t lag = min_lag; lag <= max_lag; ++lag) {
+      double product = 0, head = 0, tail = 0;
+      for (std::size_t i = 0; i + lag < length; ++i) {
+        product += frame[i] * frame[i + lag];
+        head += frame[i] * frame[i];
+        tail += frame[i + lag] * frame[i + lag];
+      }
+      if (head > 0 && tail > 0) best = std::max(best, product / std::sqrt(head * tail));
+    }
+    if (best > 0.6) ++voiced;
+  }
+  return counted == 0 ? 0 : static_cast<double>(voiced) / counted;
+}
+
 void EnrollmentQualityOptions::validate() const {
   using detail::require_option;
+  require_option(min_voiced_fraction >= 0 && min_voiced_fraction <= 1,
+                 "EnrollmentQualityOptions.min_voiced_fraction", min_voiced_fraction,
+                 "between 0 and 1");
+  require_option(refuse_clipped_fraction >= 0 && refuse_clipped_fraction <= 1,
+                 "EnrollmentQualityOptions.refuse_clipped_fraction", refuse_clipped_fraction,
+                 "between 0 and 1");
+  require_option(std::isfinite(refuse_snr_db), "EnrollmentQualityOptions.refuse_snr_db",
+                 refuse_snr_db, "a finite number of dB");
   require_option(min_speaker_speech_seconds >= 0,
                  "EnrollmentQualityOptions.min_speaker_speech_seconds", min_speaker_speech_seconds,
                  "0 or more");
