@@ -1,6 +1,8 @@
 // spkid train, identify and verify end to end, as separate processes on a store of generated
 // voices, with a tiny base model pretrained in the test (SPKID_BASE_MODEL).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -391,6 +393,23 @@ TEST_F(IdentifyCli, AModelFileDeletedByHandIsMadeAgainOrNamesTheCommandThatDoes)
   const test::CommandResult retrained = spkid(identify_alice);
   ASSERT_EQ(retrained.exit_code, 0) << retrained.err;
   EXPECT_EQ(json_lines(retrained.out).at(0)["speaker"], "alice");
+}
+
+TEST_F(IdentifyCli, AStoreThatCannotBeWrittenIsStillListedAndAnswers) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes folders whatever their permissions";
+  enroll({"alice", "bob"});  // no model yet: the first identify cannot register one
+  ASSERT_EQ(::chmod(store_dir_.c_str(), 0500), 0);
+  const test::CommandResult listed = spkid("list --json");
+  const test::CommandResult answer =
+      spkid("identify --json --threshold -1000 " + arg("alice-test.wav"));
+  const test::CommandResult verified = spkid("verify --json --name alice " + arg("alice-test.wav"));
+  ::chmod(store_dir_.c_str(), 0700);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json_lines(listed.out).size(), 2u) << listed.out;
+  ASSERT_EQ(answer.exit_code, 0) << answer.err;
+  EXPECT_EQ(json_lines(answer.out).at(0)["speaker"], "alice");
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_TRUE(model_files(store_dir_).empty());  // nothing was written
 }
 
 TEST_F(IdentifyCli, TrainWithOneSpeakerIsRefusedAndChangesNothing) {

@@ -182,6 +182,8 @@ class Store {
   Store& operator=(Store&&) noexcept;
 
   const std::string& dir() const;
+  // Whether it was opened to be written (StoreAccess::kWrite or kCreate).
+  bool writable() const;
   std::string database_path() const;
 
   // The feature options of every stored clip; nullopt until the first enrollment fixes them.

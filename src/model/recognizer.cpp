@@ -64,6 +64,10 @@ std::string base_model_path() {
 
 namespace {
 
+// The id of a model that is not in the store (a read-only store's shipped base model): no
+// stored embedding has it, and none are stored under it.
+constexpr int64_t kUnregisteredModelId = 0;
+
 ModelRecord register_base_model(Store& store, const std::string& base_path, bool make_current) {
   const SpeakerModel base = SpeakerModel::load(base_path);
   if (const auto stored = store.feature_options()) base.check_features(*stored);
@@ -107,7 +111,7 @@ EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, 
       fresh.push_back({missing[i].id, std::move(embeddings[i])});
     }
     try {
-      store.set_embeddings(model_id, fresh);
+      if (model_id != kUnregisteredModelId) store.set_embeddings(model_id, fresh);
     } catch (const Error&) {
       // Only a cache: a store that cannot be written (read-only) still identifies, and the
       // embeddings are computed again next time.
@@ -115,7 +119,9 @@ EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, 
   }
   EnrolledEmbeddings enrolled;
   std::set<int64_t> stored_clips;
-  for (StoredEmbedding& stored : store.embeddings(model_id)) {
+  const std::vector<StoredEmbedding> none;
+  for (const StoredEmbedding& stored :
+       model_id != kUnregisteredModelId ? store.embeddings(model_id) : none) {
     stored_clips.insert(stored.clip_id);
     enrolled[stored.speaker].push_back(std::move(stored.embedding));
   }
@@ -183,6 +189,7 @@ CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int6
         fresh.push_back({owners[i].first, owners[i].second, std::move(embeddings[i])});
       }
       try {
+        if (model_id == kUnregisteredModelId) throw Error(ErrorCode::kStore, "not kept");
         store.set_window_embeddings(model_id, fresh);
         fresh.clear();  // read back below with the rest
       } catch (const Error&) {
@@ -191,12 +198,31 @@ CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int6
     }
   }
   std::map<int64_t, std::vector<std::vector<float>>> windows_of;
-  for (StoredWindowEmbedding& w : store.window_embeddings(model_id)) {
-    windows_of[w.clip_id].push_back(std::move(w.embedding));
+  if (model_id != kUnregisteredModelId) {
+    for (StoredWindowEmbedding& w : store.window_embeddings(model_id)) {
+      windows_of[w.clip_id].push_back(std::move(w.embedding));
+    }
   }
   for (WindowEmbedding& w : fresh) windows_of[w.clip_id].push_back(std::move(w.embedding));
+  std::vector<StoredEmbedding> clip_embeddings;
+  if (model_id != kUnregisteredModelId) {
+    clip_embeddings = store.embeddings(model_id);
+  } else {
+    const std::vector<StoredClip> all = store.clips();
+    std::vector<FeatureMatrix> features;
+    features.reserve(all.size());
+    for (const StoredClip& clip : all) features.push_back(clip.features);
+    auto embedded = model.embed_batch(features);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      StoredEmbedding e;
+      e.clip_id = all[i].id;
+      e.speaker = all[i].speaker;
+      e.embedding = std::move(embedded[i]);
+      clip_embeddings.push_back(std::move(e));
+    }
+  }
   CalibrationClips clips;
-  for (StoredEmbedding& e : store.embeddings(model_id)) {
+  for (StoredEmbedding& e : clip_embeddings) {
     CalibrationClip clip;
     clip.id = e.clip_id;
     clip.embedding = std::move(e.embedding);
@@ -420,8 +446,18 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
                                        ": enroll speakers first (spkid enroll FILE --name NAME)");
   }
   const auto current = store.current_model();
-  const ModelRecord record =
-      current ? with_model_file(store, *current) : ensure_current_model(store, base_model_path());
+  ModelRecord record;
+  if (current) {
+    record = with_model_file(store, *current);
+  } else if (store.writable()) {
+    record = ensure_current_model(store, base_model_path());
+  } else {
+    // A read-only store that has no model yet: the shipped base model answers unregistered,
+    // its embeddings computed now and not kept.
+    record.id = kUnregisteredModelId;
+    record.path = base_model_path();
+    record.kind = kBaseModelKind;
+  }
   SpeakerModel model = SpeakerModel::load(record.path);
   if (const auto stored = store.feature_options()) model.check_features(*stored);
   auto enrolled = enrolled_embeddings(store, model, record.id);

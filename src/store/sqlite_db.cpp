@@ -1,5 +1,9 @@
 #include "store/sqlite_db.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <filesystem>
 #include <utility>
 
 #include "spkid/error.h"
@@ -41,14 +45,43 @@ namespace {
   }
 }
 
+// A read-only connection to a database in a folder this process cannot write (a read-only
+// mount, a folder without write permission): SQLite cannot make the -shm file WAL readers need,
+// so the file is opened as immutable, which reads it without locks or a -shm. Nothing can be
+// writing to it meanwhile, since nothing can write in that folder.
+bool needs_immutable(const std::string& path, bool read_only) {
+  if (!read_only) return false;
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0;
+}
+
+// `path` as an SQLite URI that opens it immutable.
+std::string immutable_uri(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (const unsigned char c : path) {
+    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 0x0f];
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 }  // namespace
 
 Database::Database(const std::string& path, bool read_only, int busy_timeout_ms)
     : path_(path), busy_timeout_ms_(busy_timeout_ms) {
+  const bool immutable = needs_immutable(path, read_only);
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
       SQLITE_OPEN_NOFOLLOW;  // the store's files are never links (Store::open says so first)
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  const int rc = immutable ? sqlite3_open_v2(immutable_uri(path).c_str(), &db_,
+                                             flags | SQLITE_OPEN_URI, nullptr)
+                           : sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string reason = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);

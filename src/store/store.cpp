@@ -576,6 +576,8 @@ Store Store::open(const std::string& dir, StoreAccess access) {
 
 const std::string& Store::dir() const { return impl_->dir; }
 
+bool Store::writable() const { return impl_->access != StoreAccess::kRead; }
+
 std::string Store::database_path() const { return impl_->db.path(); }
 
 std::optional<FeatureOptions> Store::feature_options() const {
