@@ -393,6 +393,15 @@ TEST_F(IdentifyCli, AModelFileDeletedByHandIsMadeAgainOrNamesTheCommandThatDoes)
   const test::CommandResult retrained = spkid(identify_alice);
   ASSERT_EQ(retrained.exit_code, 0) << retrained.err;
   EXPECT_EQ(json_lines(retrained.out).at(0)["speaker"], "alice");
+
+  // A model file replaced by another (here the base copy's bytes) is refused, not used.
+  for (const auto& [file, bytes] : model_files(store_dir_)) {
+    if (file != base_copy) test::write_text(store_dir_ + "/" + file, trained.at(base_copy));
+  }
+  const test::CommandResult replaced = spkid(identify_alice);
+  EXPECT_EQ(replaced.exit_code, kExitStore) << replaced.err;
+  EXPECT_EQ(lines_of(replaced.err).size(), 1u) << replaced.err;
+  EXPECT_NE(replaced.err.find("SHA-256 differs"), std::string::npos) << replaced.err;
 }
 
 TEST_F(IdentifyCli, AStoreThatCannotBeWrittenIsStillListedAndAnswers) {

@@ -987,6 +987,22 @@ TEST(Store, ANewCurrentModelDeletesTheOlderOnesOfItsKind) {
                "no model with id");  // its embeddings went with it
 }
 
+TEST(Store, AModelFileChangedOrReplacedIsRefused) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  const ModelRecord model = store.register_model(model_of_kind("cnn"), "the weights");
+  EXPECT_EQ(model.sha256, sha256_hex("the weights", 11));
+  EXPECT_EQ(store.models().at(0).sha256, model.sha256);
+  store.check_model_file(model);  // as registered
+
+  write_bytes(model.path, "other weights");
+  expect_error([&] { store.check_model_file(model); }, ErrorCode::kStore, "SHA-256 differs");
+  write_bytes(temp.file("elsewhere.bin"), "the weights");
+  fs::remove(model.path);
+  fs::create_symlink(temp.file("elsewhere.bin"), model.path);  // the same bytes, through a link
+  expect_error([&] { store.check_model_file(model); }, ErrorCode::kStore, "symbolic link");
+}
+
 TEST(Store, RemovingASpeakerDeletesEveryModelMadeWithThem) {
   TempDir temp;
   Store store = Store::open(temp.file("store"), StoreAccess::kCreate);

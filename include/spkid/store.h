@@ -23,7 +23,7 @@ namespace spkid {
 inline constexpr const char* kStoreDatabaseName = "spkid.db";
 // The newest schema this build reads and writes (kept in PRAGMA user_version). Older stores are
 // migrated when opened; newer ones are refused untouched.
-inline constexpr int kStoreSchemaVersion = 4;
+inline constexpr int kStoreSchemaVersion = 5;
 // The setting under which identify and train keep the open-set summary for `spkid list`.
 inline constexpr const char* kOpenSetSummaryKey = "open_set_summary";
 
@@ -167,6 +167,7 @@ struct ModelRecord {
   FeatureOptions feature_options;
   std::string metadata_json;
   bool is_current = false;
+  std::string sha256;  // of the file as registered; empty for models registered before digests
 };
 
 class Store {
@@ -244,6 +245,10 @@ class Store {
   std::vector<ModelRecord> models() const;  // oldest first
   // Throws Error(kInvalidArgument) for an unknown id.
   void set_current_model(int64_t model_id);
+  // Throws Error(kStore) when `model`'s file is a symbolic link or is not the file registered
+  // (its SHA-256 differs: changed or replaced in the store folder), Error(kIo) when it cannot
+  // be read. Models registered before digests were kept are only checked for links.
+  void check_model_file(const ModelRecord& model) const;
   // Deletes a model's record, embeddings and file (a missing file is no error); the store has
   // no current model afterwards when it was the current one. Throws Error(kInvalidArgument) for
   // an unknown id.
@@ -258,6 +263,8 @@ class Store {
 // SHA-256, as 64 lowercase hex digits, of samples as little-endian IEEE float32: identifies
 // decoded audio whatever file or format it came in.
 std::string sha256_of_samples(const float* samples, std::size_t count);
+// SHA-256, as 64 lowercase hex digits, of any bytes.
+std::string sha256_hex(const void* data, std::size_t bytes);
 inline std::string sha256_of_samples(const std::vector<float>& samples) {
   return sha256_of_samples(samples.data(), samples.size());
 }

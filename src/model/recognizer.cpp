@@ -80,11 +80,15 @@ ModelRecord register_base_model(Store& store, const std::string& base_path, bool
   return store.register_model(model, read_bytes(base_path));
 }
 
-// `record`, or when its file has gone (deleted by hand): the base model's copy is made again
+// `record`, its file checked against the store's digest (Store::check_model_file), or when the
+// file has gone (deleted by hand): the base model's copy is made again
 // from the shipped base model (a new record: the old one's embeddings were by the file that
 // went); a trained classifier cannot be, so the error says to train again.
 ModelRecord with_model_file(Store& store, const ModelRecord& record) {
-  if (readable_file(record.path)) return record;
+  if (readable_file(record.path)) {
+    store.check_model_file(record);
+    return record;
+  }
   if (record.kind != kBaseModelKind) {
     throw Error(ErrorCode::kModel, "the store's trained model " + record.path +
                                        " is missing: run spkid train to make it again");
@@ -478,6 +482,7 @@ Recognizer Recognizer::from_store(Store& store, const RecognitionOptions& option
                                        " the store's classifier was trained from is missing: "
                                        "run spkid train again");
   }
+  store.check_model_file(base_record);
   SpeakerModel base = SpeakerModel::load(base_record.path);
   auto scored = enrolled_embeddings(store, base, base_record.id);
   auto clips = calibration_clips(store, base, base_record.id, window_seconds);

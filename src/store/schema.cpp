@@ -121,6 +121,11 @@ CREATE TABLE window_embeddings (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX window_embeddings_by_model ON window_embeddings (model_id);
 )sql"},
+    {5, R"sql(
+-- Version 5: the SHA-256 of each model file as registered, so that a file changed or replaced
+-- in the store folder is refused. NULL for models registered before version 5.
+ALTER TABLE models ADD COLUMN sha256 TEXT CHECK (sha256 IS NULL OR length(sha256) = 64);
+)sql"},
 };
 static_assert(std::size(kMigrations) == kStoreSchemaVersion,
               "kStoreSchemaVersion must be the last migration's version");

@@ -56,7 +56,7 @@ SELECT r.id, r.source_path, r.sha256, r.duration_s, r.speech_s, r.enrolled_at,
 FROM recordings r
 )sql";
 constexpr const char* kModelSelect = R"sql(
-SELECT id, file_name, kind, created_at, feature_options_json, metadata_json, is_current
+SELECT id, file_name, kind, created_at, feature_options_json, metadata_json, is_current, sha256
 FROM models
 )sql";
 
@@ -438,6 +438,7 @@ ModelRecord read_model(const Statement& row, const std::string& dir, const std::
   model.feature_options = parse_stored_feature_options(row.column_text(4), db_path);
   model.metadata_json = row.column_text(5);
   model.is_current = row.column_int(6) != 0;
+  if (!row.is_null(7)) model.sha256 = row.column_text(7);
   return model;
 }
 
@@ -936,12 +937,13 @@ ModelRecord Store::register_model(const NewModel& model, std::string_view model_
   try {
     Transaction transaction(db, Transaction::Kind::kWrite);
     db.prepare(
-          "INSERT INTO models (file_name, kind, feature_options_json, metadata_json) "
-          "VALUES (?1, ?2, ?3, ?4)")
+          "INSERT INTO models (file_name, kind, feature_options_json, metadata_json, sha256) "
+          "VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(1, file_name)
         .bind(2, model.kind)
         .bind(3, model.feature_options.to_json())
         .bind(4, metadata_json)
+        .bind(5, sha256_hex(model_bytes.data(), model_bytes.size()))
         .run();
     model_id = db.last_insert_rowid();
     Statement cover = db.prepare(
@@ -1010,11 +1012,43 @@ void Store::remove_model(int64_t model_id) {
   unlink_model_files(impl_->dir, files);
 }
 
+void Store::check_model_file(const ModelRecord& model) const {
+  const int fd = ::open(model.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP) {
+    throw Error(ErrorCode::kStore, model.path +
+                                       " is a symbolic link: a store's own files are never "
+                                       "links; remove it and run spkid train (or identify) again");
+  }
+  if (fd < 0) {
+    throw Error(ErrorCode::kIo, "cannot read " + model.path + ": " + std::strerror(errno) +
+                                    "; check its permissions");
+  }
+  std::string bytes;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (!model.sha256.empty() && sha256_hex(bytes.data(), bytes.size()) != model.sha256) {
+    throw Error(ErrorCode::kStore,
+                model.path +
+                    " is not the model file the store registered (its SHA-256 differs: changed "
+                    "or replaced): delete it and run spkid train again, or identify for the "
+                    "base model's copy");
+  }
+}
+
 std::string sha256_of_samples(const float* samples, std::size_t count) {
+  return sha256_hex(samples, count * sizeof(float));
+}
+
+std::string sha256_hex(const void* data, std::size_t bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
-  if (EVP_Digest(samples, count * sizeof(float), digest, &digest_length, EVP_sha256(), nullptr) !=
-      1) {
+  if (EVP_Digest(data, bytes, digest, &digest_length, EVP_sha256(), nullptr) != 1) {
     throw Error(ErrorCode::kInternal, "OpenSSL could not compute SHA-256: please report this");
   }
   static constexpr char kHex[] = "0123456789abcdef";
