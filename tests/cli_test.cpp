@@ -345,6 +345,14 @@ TEST_F(CliTest, EndlessInputsAreRefusedWithinBoundedMemory) {
   expect_one_error_line(stream, "<stdin>: the stream goes on past the 5 s of audio allowed");
 }
 
+TEST_F(CliTest, OutputThatCannotBeWrittenIsAnError) {
+  // Braces: run_command's own redirection then applies to the group, not to spkid.
+  const CommandResult full = test::run_command("{ " + shell_quote(SPKID_BINARY) + " info " +
+                                               quoted("talk.wav") + " > /dev/full; }");
+  EXPECT_EQ(full.exit_code, 3) << full.err;
+  expect_one_error_line(full, "cannot write to standard output");
+}
+
 TEST_F(CliTest, QuietSilencesInfoMessagesButNotErrors) {
   TempDir out;
   const CommandResult normal =

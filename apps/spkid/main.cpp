@@ -6,7 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <iostream>
 #include <memory>
 
 #include "cli.h"
@@ -137,7 +140,16 @@ int run(int argc, char** argv) {
   spdlog::debug("store: {}", context.store_dir);
 
   for (const Command& command : commands) {
-    if (command.app->parsed()) return command.run();
+    if (!command.app->parsed()) continue;
+    const int status = command.run();
+    // Output that never arrived (a full disk, a closed pipe) is a failure, not a success.
+    std::cout.flush();
+    if (!std::cout) {
+      throw spkid::Error(spkid::ErrorCode::kIo,
+                         std::string("cannot write to standard output (") + std::strerror(errno) +
+                             "): check where the output goes, a full disk or a closed pipe");
+    }
+    return status;
   }
   return kExitUsage;  // unreachable: a subcommand is required
 }
