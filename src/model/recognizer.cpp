@@ -123,9 +123,9 @@ EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, 
   }
   EnrolledEmbeddings enrolled;
   std::set<int64_t> stored_clips;
-  const std::vector<StoredEmbedding> none;
-  for (const StoredEmbedding& stored :
-       model_id != kUnregisteredModelId ? store.embeddings(model_id) : none) {
+  std::vector<StoredEmbedding> stored_embeddings;
+  if (model_id != kUnregisteredModelId) stored_embeddings = store.embeddings(model_id);
+  for (StoredEmbedding& stored : stored_embeddings) {
     stored_clips.insert(stored.clip_id);
     enrolled[stored.speaker].push_back(std::move(stored.embedding));
   }
@@ -192,12 +192,14 @@ CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int6
       for (std::size_t i = 0; i < windows.size(); ++i) {
         fresh.push_back({owners[i].first, owners[i].second, std::move(embeddings[i])});
       }
-      try {
-        if (model_id == kUnregisteredModelId) throw Error(ErrorCode::kStore, "not kept");
-        store.set_window_embeddings(model_id, fresh);
-        fresh.clear();  // read back below with the rest
-      } catch (const Error&) {
-        // Only a cache, as in enrolled_embeddings(): kept in memory for this process.
+      // Only a cache, as in enrolled_embeddings(): what cannot be stored is kept in memory for
+      // this process.
+      if (model_id != kUnregisteredModelId) {
+        try {
+          store.set_window_embeddings(model_id, fresh);
+          fresh.clear();  // read back below with the rest
+        } catch (const Error&) {
+        }
       }
     }
   }
