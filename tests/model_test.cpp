@@ -92,6 +92,25 @@ TEST(SpeakerModel, BatchGivesTheSameOutputsAsOneClipAtATimeInInputOrder) {
             1e-4);
 }
 
+TEST(SpeakerModel, ABatchLargerThanOnePassKeepsEveryClipsOwnOutput) {
+  // 40 clips of 6 s: more than one forward pass takes (16 of that length), so the batch goes
+  // through in several passes; each clip still gets its own embedding, in input order.
+  const SpeakerModel model = tiny_model();
+  const std::vector<FeatureMatrix> distinct = {voice_features(6, 110, 1), voice_features(6, 190, 2),
+                                               voice_features(6, 150, 3)};
+  std::vector<FeatureMatrix> clips;
+  for (int i = 0; i < 40; ++i) clips.push_back(distinct[(i * 7) % 3]);
+  const auto embeddings = model.embed_batch(clips);
+  ASSERT_EQ(embeddings.size(), clips.size());
+  std::vector<std::vector<float>> single;
+  for (const auto& clip : distinct) single.push_back(model.embed(clip));
+  for (size_t i = 0; i < clips.size(); ++i) {
+    for (size_t k = 0; k < embeddings[i].size(); ++k) {
+      ASSERT_NEAR(embeddings[i][k], single[(i * 7) % 3][k], 1e-5) << "clip " << i;
+    }
+  }
+}
+
 TEST(SpeakerModel, SaveAndLoadGiveIdenticalOutputsAndMetadata) {
   test::TempDir dir;
   SpeakerModel model = tiny_model(LossType::kSoftmax);

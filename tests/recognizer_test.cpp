@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <random>
 
 #include "spkid/enroll.h"
 #include "spkid/error.h"
@@ -187,6 +188,55 @@ void enroll(Store& store, const std::string& name, const test::Voice& voice, dou
   enrollment.clip_features = recording.clip_features;
   enrollment.speech = recording.speech;
   store.add_enrollment(enrollment);
+}
+
+TEST_F(RecognizerTest, AStoreOfManyClipsIsEmbeddedPageByPageAndEveryPageIsKept) {
+  // 300 clips: more than one page of clips read and embedded at a time.
+  test::TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int s = 0; s < 60; ++s) {
+    Enrollment enrollment;
+    enrollment.speaker = "speaker" + std::to_string(s);
+    enrollment.feature_options = model_.feature_options();
+    enrollment.speech = test::speech_like(kAlice, 1.0, kRate, 100 + s);
+    enrollment.recording.source_path = enrollment.speaker + ".wav";
+    enrollment.recording.sha256 = sha256_of_samples(enrollment.speech);
+    enrollment.recording.duration_seconds = 1.0;
+    enrollment.recording.speech_seconds = 1.0;
+    for (int c = 0; c < 5; ++c) {
+      FeatureMatrix clip;
+      clip.num_frames = 100;
+      clip.num_features = model_.feature_options().num_features();
+      clip.data.resize(std::size_t(clip.num_frames) * clip.num_features);
+      for (float& x : clip.data) x = normal(rng);
+      enrollment.clip_features.push_back(std::move(clip));
+    }
+    store.add_enrollment(enrollment);
+  }
+  const ModelRecord base = ensure_current_model(store, test::tiny_base_model());
+  const EnrolledEmbeddings enrolled = enrolled_embeddings(store, model_, base.id);
+  ASSERT_EQ(enrolled.size(), 60u);
+  ClipQuery missing;
+  missing.missing_embedding_for_model = base.id;
+  EXPECT_TRUE(store.clips(missing).empty()) << "every page was stored";
+  const std::vector<StoredEmbedding> stored = store.embeddings(base.id);
+  ASSERT_EQ(stored.size(), 300u);
+  for (const StoredClip& clip : store.clips(ClipQuery{})) {
+    const auto it = std::find_if(stored.begin(), stored.end(),
+                                 [&](const StoredEmbedding& e) { return e.clip_id == clip.id; });
+    ASSERT_NE(it, stored.end());
+    const std::vector<float> own = model_.embed(clip.features);
+    for (std::size_t k = 0; k < own.size(); ++k) ASSERT_NEAR(it->embedding[k], own[k], 1e-5);
+  }
+  // Calibration windows too, one page at a time: every clip has its windows.
+  const CalibrationClips windows = calibration_clips(store, model_, base.id, 0.5);
+  std::size_t clips_with_windows = 0;
+  for (const auto& [speaker, clips] : windows) {
+    for (const CalibrationClip& clip : clips) clips_with_windows += clip.windows.empty() ? 0 : 1;
+  }
+  EXPECT_EQ(clips_with_windows, 300u);
 }
 
 TEST(BaseModel, ComesFromTheEnvironmentAndIsRegisteredInANewStore) {

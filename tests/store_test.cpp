@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -959,6 +960,37 @@ TEST(Store, ModelsAndEmbeddings) {
   expect_error([&] { store.register_model(bad_metadata, "x"); }, ErrorCode::kInvalidArgument,
                "JSON object");
   EXPECT_EQ(store.models().size(), 1u);
+}
+
+TEST(Store, ClipsComePageByPageInIdOrderEachOnce) {
+  TempDir temp;
+  Store store = Store::open(temp.file("store"), StoreAccess::kCreate);
+  // Enrolled out of name order, so that id order and name order differ.
+  std::vector<int64_t> ids;
+  for (const auto& [name, seed] :
+       std::vector<std::pair<std::string, unsigned>>{{"zoe", 1}, {"adam", 2}, {"mia", 3}}) {
+    const EnrollmentResult result = store.add_enrollment(make_enrollment(name, seed, 3));
+    ids.insert(ids.end(), result.clip_ids.begin(), result.clip_ids.end());
+  }
+  const ModelRecord model = store.register_model(model_of_kind("cnn"), "weights");
+  ASSERT_TRUE(store.set_embeddings(model.id, {{ids[4], {1, 0}}}) == 1);
+
+  ClipQuery page = clips_missing_embedding(model.id);
+  page.limit = 3;
+  std::vector<int64_t> seen;
+  for (;;) {
+    const std::vector<StoredClip> clips = store.clips(page);
+    EXPECT_LE(clips.size(), 3u);
+    if (clips.empty()) break;
+    for (const StoredClip& clip : clips) seen.push_back(clip.id);
+    page.after_clip_id = clips.back().id;
+  }
+  std::vector<int64_t> expected = ids;
+  expected.erase(expected.begin() + 4);  // has its embedding
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(seen, expected);
+  // Without a limit, by speaker name as before.
+  EXPECT_EQ(store.clips(ClipQuery{}).front().speaker, "adam");
 }
 
 TEST(Store, ANewCurrentModelDeletesTheOlderOnesOfItsKind) {

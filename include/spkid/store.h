@@ -120,6 +120,11 @@ struct ClipQuery {
   std::optional<int64_t> missing_embedding_for_model;
   // Only the clips that have no window embeddings by this model yet.
   std::optional<int64_t> missing_window_embeddings_for_model;
+  // One page at a time: at most `limit` clips (0: all) whose ids come after `after_clip_id`, in
+  // id order rather than by speaker. A caller reads a large store page by page, passing the
+  // last id it got, so that only one page of features is in memory at once.
+  std::size_t limit = 0;
+  int64_t after_clip_id = 0;
 };
 
 struct ClipEmbedding {

@@ -342,7 +342,13 @@ void SpeakerModel::check_features(const FeatureOptions& features) const {
 
 namespace {
 
-// One forward pass per distinct clip length; outputs in input order.
+// At most this many frames go through the network in one forward pass (16 clips of 6 s): the
+// activations of a pass grow with its frames, so a batch of thousands of clips (the first model
+// command after a batch enrollment, an hour-long file) runs in passes of bounded memory.
+constexpr int kMaxFramesPerPass = 16 * 600;
+
+// Clips of one length go through the network together, at most kMaxFramesPerPass frames at a
+// time; outputs in input order.
 std::vector<ClipOutput> run_network(const SpeakerModel::Impl& impl,
                                     const std::vector<const FeatureMatrix*>& clips,
                                     bool with_posteriors) {
@@ -356,22 +362,28 @@ std::vector<ClipOutput> run_network(const SpeakerModel::Impl& impl,
   std::vector<ClipOutput> outputs(clips.size());
   torch::InferenceMode inference;
   SpeakerNetImpl& net = *impl.net.ptr();  // forward() is not const, but eval mode changes nothing
-  for (const auto& [frames, indices] : by_length) {
-    std::vector<const FeatureMatrix*> group;
-    for (const size_t i : indices) group.push_back(clips[i]);
-    const auto embedding = net.embed(detail::stack_clips(group));
-    const auto unit = torch::nn::functional::normalize(
-        embedding, torch::nn::functional::NormalizeFuncOptions().dim(1));
-    const auto unit_data = unit.accessor<float, 2>();
-    for (size_t g = 0; g < indices.size(); ++g) {
-      outputs[indices[g]].embedding.assign(&unit_data[g][0], &unit_data[g][0] + unit.size(1));
-    }
-    if (!with_posteriors) continue;
-    const auto posteriors = torch::softmax(net.logits(embedding), 1);
-    const auto posterior_data = posteriors.accessor<float, 2>();
-    for (size_t g = 0; g < indices.size(); ++g) {
-      outputs[indices[g]].posteriors.assign(&posterior_data[g][0],
-                                            &posterior_data[g][0] + posteriors.size(1));
+  for (const auto& [frames, same_length] : by_length) {
+    const size_t per_pass = std::max<size_t>(1, kMaxFramesPerPass / std::max(frames, 1));
+    for (size_t first = 0; first < same_length.size(); first += per_pass) {
+      const std::vector<size_t> indices(
+          same_length.begin() + first,
+          same_length.begin() + std::min(same_length.size(), first + per_pass));
+      std::vector<const FeatureMatrix*> group;
+      for (const size_t i : indices) group.push_back(clips[i]);
+      const auto embedding = net.embed(detail::stack_clips(group));
+      const auto unit = torch::nn::functional::normalize(
+          embedding, torch::nn::functional::NormalizeFuncOptions().dim(1));
+      const auto unit_data = unit.accessor<float, 2>();
+      for (size_t g = 0; g < indices.size(); ++g) {
+        outputs[indices[g]].embedding.assign(&unit_data[g][0], &unit_data[g][0] + unit.size(1));
+      }
+      if (!with_posteriors) continue;
+      const auto posteriors = torch::softmax(net.logits(embedding), 1);
+      const auto posterior_data = posteriors.accessor<float, 2>();
+      for (size_t g = 0; g < indices.size(); ++g) {
+        outputs[indices[g]].posteriors.assign(&posterior_data[g][0],
+                                              &posterior_data[g][0] + posteriors.size(1));
+      }
     }
   }
   return outputs;
@@ -415,7 +427,8 @@ std::vector<std::vector<float>> rows_of(const torch::Tensor& matrix) {
       matrix.detach().to(torch::kFloat32), torch::nn::functional::NormalizeFuncOptions().dim(1));
   const auto data = unit.accessor<float, 2>();
   std::vector<std::vector<float>> rows(static_cast<size_t>(unit.size(0)));
-  for (int64_t r = 0; r < unit.size(0); ++r) rows[r].assign(&data[r][0], &data[r][0] + unit.size(1));
+  for (int64_t r = 0; r < unit.size(0); ++r)
+    rows[r].assign(&data[r][0], &data[r][0] + unit.size(1));
   return rows;
 }
 

@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <type_traits>
 
 #include "spkid/error.h"
 #include "spkid/features.h"
@@ -100,39 +102,78 @@ ModelRecord with_model_file(Store& store, const ModelRecord& record) {
 
 }  // namespace
 
+namespace {
+
+// Clips whose features are read and embedded at a time (256 clips of 6 s are 39 MB of features):
+// the first model command after a batch enrollment of thousands of speakers embeds them page by
+// page, storing each page before reading the next, so memory stays bounded and an interruption
+// keeps every page done.
+constexpr std::size_t kClipsPerPage = 256;
+
+// Calls `page_fn` with each page of the clips `query` selects, in id order.
+template <typename PageFn>
+void for_each_page(const Store& store, ClipQuery query, PageFn page_fn) {
+  query.limit = kClipsPerPage;
+  for (;;) {
+    const std::vector<StoredClip> page = store.clips(query);
+    if (page.empty()) return;
+    page_fn(page);
+    if (page.size() < kClipsPerPage) return;
+    query.after_clip_id = page.back().id;
+  }
+}
+
+std::vector<FeatureMatrix> features_of(const std::vector<StoredClip>& clips) {
+  std::vector<FeatureMatrix> features;
+  features.reserve(clips.size());
+  for (const StoredClip& clip : clips) features.push_back(clip.features);
+  return features;
+}
+
+// Stores `embeddings` by the model `model_id`; false when they can only be kept in memory (the
+// model is not in the store, or the store cannot be written: they are only a cache, computed
+// again next time).
+template <typename Embedding>
+bool store_embeddings(Store& store, int64_t model_id, const std::vector<Embedding>& embeddings) {
+  if (model_id == kUnregisteredModelId) return false;
+  try {
+    if constexpr (std::is_same_v<Embedding, WindowEmbedding>) {
+      store.set_window_embeddings(model_id, embeddings);
+    } else {
+      store.set_embeddings(model_id, embeddings);
+    }
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id) {
-  ClipQuery missing_query;
-  missing_query.missing_embedding_for_model = model_id;
-  const std::vector<StoredClip> missing = store.clips(missing_query);
-  std::vector<ClipEmbedding> fresh;
-  if (!missing.empty()) {
-    std::vector<FeatureMatrix> features;
-    features.reserve(missing.size());
-    for (const StoredClip& clip : missing) features.push_back(clip.features);
-    auto embeddings = model.embed_batch(features);
-    fresh.reserve(missing.size());
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      fresh.push_back({missing[i].id, std::move(embeddings[i])});
+  EnrolledEmbeddings unstored;  // embedded now but not stored, by speaker
+  ClipQuery missing;
+  missing.missing_embedding_for_model = model_id;
+  for_each_page(store, missing, [&](const std::vector<StoredClip>& page) {
+    auto embeddings = model.embed_batch(features_of(page));
+    std::vector<ClipEmbedding> fresh;
+    fresh.reserve(page.size());
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      fresh.push_back({page[i].id, std::move(embeddings[i])});
     }
-    try {
-      if (model_id != kUnregisteredModelId) store.set_embeddings(model_id, fresh);
-    } catch (const Error&) {
-      // Only a cache: a store that cannot be written (read-only) still identifies, and the
-      // embeddings are computed again next time.
+    if (store_embeddings(store, model_id, fresh)) return;
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      unstored[page[i].speaker].push_back(std::move(fresh[i].embedding));
     }
-  }
+  });
   EnrolledEmbeddings enrolled;
-  std::set<int64_t> stored_clips;
-  std::vector<StoredEmbedding> stored_embeddings;
-  if (model_id != kUnregisteredModelId) stored_embeddings = store.embeddings(model_id);
-  for (StoredEmbedding& stored : stored_embeddings) {
-    stored_clips.insert(stored.clip_id);
-    enrolled[stored.speaker].push_back(std::move(stored.embedding));
-  }
-  for (std::size_t i = 0; i < missing.size(); ++i) {
-    if (stored_clips.count(missing[i].id) == 0) {
-      enrolled[missing[i].speaker].push_back(fresh[i].embedding);
+  if (model_id != kUnregisteredModelId) {
+    for (StoredEmbedding& stored : store.embeddings(model_id)) {
+      enrolled[stored.speaker].push_back(std::move(stored.embedding));
     }
+  }
+  for (auto& [speaker, embeddings] : unstored) {
+    for (auto& embedding : embeddings) enrolled[speaker].push_back(std::move(embedding));
   }
   return enrolled;
 }
@@ -173,59 +214,42 @@ std::vector<FeatureMatrix> calibration_windows(const FeatureMatrix& clip, const 
 
 CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int64_t model_id,
                                    double window_seconds) {
-  ClipQuery missing_query;
-  missing_query.missing_window_embeddings_for_model = model_id;
-  std::vector<WindowEmbedding> fresh;
-  {
-    const std::vector<StoredClip> missing = store.clips(missing_query);
+  std::map<int64_t, std::vector<std::vector<float>>> windows_of;  // embedded now, not stored
+  ClipQuery missing;
+  missing.missing_window_embeddings_for_model = model_id;
+  for_each_page(store, missing, [&](const std::vector<StoredClip>& page) {
     std::vector<FeatureMatrix> windows;
-    std::vector<std::pair<int64_t, int>> owners;
-    for (const StoredClip& clip : missing) {
+    std::vector<WindowEmbedding> fresh;
+    for (const StoredClip& clip : page) {
       auto cut = calibration_windows(clip.features, model, window_seconds);
       for (std::size_t w = 0; w < cut.size(); ++w) {
         windows.push_back(std::move(cut[w]));
-        owners.emplace_back(clip.id, int(w));
+        fresh.push_back({clip.id, int(w), {}});
       }
     }
-    if (!windows.empty()) {
-      auto embeddings = model.embed_batch(windows);
-      for (std::size_t i = 0; i < windows.size(); ++i) {
-        fresh.push_back({owners[i].first, owners[i].second, std::move(embeddings[i])});
-      }
-      // Only a cache, as in enrolled_embeddings(): what cannot be stored is kept in memory for
-      // this process.
-      if (model_id != kUnregisteredModelId) {
-        try {
-          store.set_window_embeddings(model_id, fresh);
-          fresh.clear();  // read back below with the rest
-        } catch (const Error&) {
-        }
-      }
-    }
-  }
-  std::map<int64_t, std::vector<std::vector<float>>> windows_of;
+    if (windows.empty()) return;
+    auto embeddings = model.embed_batch(windows);
+    for (std::size_t i = 0; i < windows.size(); ++i) fresh[i].embedding = std::move(embeddings[i]);
+    if (store_embeddings(store, model_id, fresh)) return;
+    for (WindowEmbedding& w : fresh) windows_of[w.clip_id].push_back(std::move(w.embedding));
+  });
+  std::vector<StoredEmbedding> clip_embeddings;
   if (model_id != kUnregisteredModelId) {
     for (StoredWindowEmbedding& w : store.window_embeddings(model_id)) {
       windows_of[w.clip_id].push_back(std::move(w.embedding));
     }
-  }
-  for (WindowEmbedding& w : fresh) windows_of[w.clip_id].push_back(std::move(w.embedding));
-  std::vector<StoredEmbedding> clip_embeddings;
-  if (model_id != kUnregisteredModelId) {
     clip_embeddings = store.embeddings(model_id);
   } else {
-    const std::vector<StoredClip> all = store.clips();
-    std::vector<FeatureMatrix> features;
-    features.reserve(all.size());
-    for (const StoredClip& clip : all) features.push_back(clip.features);
-    auto embedded = model.embed_batch(features);
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      StoredEmbedding e;
-      e.clip_id = all[i].id;
-      e.speaker = all[i].speaker;
-      e.embedding = std::move(embedded[i]);
-      clip_embeddings.push_back(std::move(e));
-    }
+    for_each_page(store, ClipQuery{}, [&](const std::vector<StoredClip>& page) {
+      auto embedded = model.embed_batch(features_of(page));
+      for (std::size_t i = 0; i < page.size(); ++i) {
+        StoredEmbedding e;
+        e.clip_id = page[i].id;
+        e.speaker = page[i].speaker;
+        e.embedding = std::move(embedded[i]);
+        clip_embeddings.push_back(std::move(e));
+      }
+    });
   }
   CalibrationClips clips;
   for (StoredEmbedding& e : clip_embeddings) {

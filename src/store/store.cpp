@@ -762,9 +762,12 @@ WHERE (?1 IS NULL OR s.name = ?1)
                                  WHERE e.clip_id = c.id AND e.model_id = ?2))
   AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM window_embeddings w
                                  WHERE w.clip_id = c.id AND w.model_id = ?3))
-ORDER BY s.name, r.id, c.clip_index
+  AND c.id > ?4
+ORDER BY CASE WHEN ?5 > 0 THEN c.id END, s.name, r.id, c.clip_index
+LIMIT CASE WHEN ?5 > 0 THEN ?5 ELSE -1 END
 )sql");
   if (!query.speaker.empty()) select.bind(1, query.speaker);
+  select.bind(4, query.after_clip_id).bind(5, static_cast<int64_t>(query.limit));
   if (query.missing_embedding_for_model) select.bind(2, *query.missing_embedding_for_model);
   if (query.missing_window_embeddings_for_model) {
     select.bind(3, *query.missing_window_embeddings_for_model);
