@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <csignal>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,6 +84,66 @@ TEST(ProbeAudio, ReadsTheHeaderOnly) {
   EXPECT_EQ(info.channels, 2);
   EXPECT_EQ(info.frames, 33075);
   EXPECT_DOUBLE_EQ(info.duration_seconds(), 1.5);
+}
+
+TEST(LoadAudioSegments, SegmentsJoinIntoTheWholeFile) {
+  TempDir dir;
+  const std::string path = dir.file("voice.wav");
+  test::write_audio(path, test::speech_like({}, 2.5, 16000), 16000);
+  const Audio whole = load_audio(path);
+  std::vector<std::size_t> sizes;
+  std::vector<float> joined;
+  load_audio_segments(path, {}, 1.0, [&](Audio&& segment) {
+    EXPECT_EQ(segment.sample_rate_hz, 16000);
+    EXPECT_EQ(segment.source.frames, whole.source.frames) << "the source is the whole file";
+    sizes.push_back(segment.samples.size());
+    joined.insert(joined.end(), segment.samples.begin(), segment.samples.end());
+  });
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{16000, 16000, 8000}));
+  EXPECT_EQ(joined, whole.samples);
+}
+
+TEST(LoadAudioSegments, ResampledSegmentsMatchTheWholeFileAwayFromTheirEdges) {
+  TempDir dir;
+  const std::string path = dir.file("voice.flac");
+  test::write_audio(path, test::speech_like({}, 2.5, 44100), 44100, 2);
+  const Audio whole = load_audio(path);
+  std::vector<float> joined;
+  load_audio_segments(path, {}, 1.0, [&](Audio&& segment) {
+    joined.insert(joined.end(), segment.samples.begin(), segment.samples.end());
+  });
+  ASSERT_NEAR(static_cast<double>(joined.size()), static_cast<double>(whole.samples.size()), 3);
+  // Inside each segment, 20 ms from its edges, the samples are the whole file's.
+  for (std::size_t i = 0; i < std::min(joined.size(), whole.samples.size()); ++i) {
+    const double in_segment = std::fmod(static_cast<double>(i) / 16000, 1.0);
+    if (in_segment < 0.02 || in_segment > 0.98) continue;
+    ASSERT_NEAR(joined[i], whole.samples[i], 2e-3) << "sample " << i;
+  }
+}
+
+TEST(LoadAudioSegments, ADamagedLaterSegmentComesAfterTheEarlierOnesWithItsPlaceInTheFile) {
+  TempDir dir;
+  const std::string path = dir.file("nan.wav");
+  std::vector<float> samples = test::speech_like({}, 2.5, 16000);
+  samples[24000] = std::numeric_limits<float>::quiet_NaN();  // at 1.5 s, in the second segment
+  test::write_audio(path, samples, 16000, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  int segments = 0;
+  const std::optional<Error> error =
+      test::thrown_error([&] { load_audio_segments(path, {}, 1.0, [&](Audio&&) { ++segments; }); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), ErrorCode::kNonFiniteAudio);
+  EXPECT_NE(std::string(error->what()).find("sample at 1.5 s is NaN"), std::string::npos)
+      << error->what();
+  EXPECT_EQ(segments, 1);
+  // Refused from the header, as load_audio() refuses it: no segment at all.
+  AudioOptions short_limit;
+  short_limit.max_seconds = 2;
+  segments = 0;
+  EXPECT_EQ(test::thrown_error([&] {
+              load_audio_segments(path, short_limit, 1.0, [&](Audio&&) { ++segments; });
+            })->code(),
+            test::thrown_error([&] { load_audio(path, short_limit); })->code());
+  EXPECT_EQ(segments, 0);
 }
 
 // A stereo 44.1 kHz FLAC exercises decoding, mixing and resampling on each way in.

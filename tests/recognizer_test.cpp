@@ -172,6 +172,56 @@ TEST_F(RecognizerTest, ChunksSpeechAndRefusesTooLittleOfIt) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST_F(RecognizerTest, ARecordingLongerThanASegmentIsEmbeddedAMinuteAtATime) {
+  const Recognizer recognizer(
+      model_.clone(), {{"alice", {embedding_of(kAlice, 1)}}, {"bob", {embedding_of(kBob, 2)}}},
+      false);
+  // Alice for a minute, a silent minute, alice again for half a minute: three segments.
+  ASSERT_EQ(Recognizer::kRecordingSegmentSeconds, 60);
+  test::TempDir temp;
+  const std::string path = temp.file("long.wav");
+  test::write_audio(path,
+                    test::concat({test::speech_like(kAlice, 60, kRate, 7), test::silence(60, kRate),
+                                  test::speech_like(kAlice, 30, kRate, 8)}),
+                    kRate);
+  const EmbeddedSpeech embedded = recognizer.embed_recording(path);
+
+  // Each segment chunked on its own, the silent one giving none, all the chunks embedded.
+  const Audio whole = load_audio(path);
+  const auto part = [&](double from, double to) {
+    Audio audio;
+    audio.sample_rate_hz = kRate;
+    audio.samples.assign(whole.samples.begin() + std::lround(from * kRate),
+                         whole.samples.begin() + std::lround(to * kRate));
+    return recognizer.chunk_speech(audio);
+  };
+  const ChunkedSpeech first = part(0, 60);
+  const ChunkedSpeech last = part(120, 150);
+  ASSERT_EQ(embedded.scoring.size(), first.chunks.size() + last.chunks.size());
+  EXPECT_EQ(embedded.naming.size(), embedded.scoring.size());
+  EXPECT_NEAR(embedded.speech_seconds, first.speech_seconds + last.speech_seconds, 0.5);
+  const EmbeddedSpeech last_embedded = recognizer.embed(last);
+  const std::vector<float>& tail = embedded.scoring.back();
+  for (std::size_t k = 0; k < tail.size(); ++k) {
+    ASSERT_NEAR(tail[k], last_embedded.scoring.back()[k], 1e-5);
+  }
+  EXPECT_EQ(recognizer.identify(embedded, -100).speaker, "alice");
+  EXPECT_TRUE(recognizer.embed_recording(path, false).naming.empty()) << "verify needs no naming";
+
+  // A recording of a segment or less is chunked whole, exactly as chunk_speech() chunks it.
+  const std::string short_path = temp.file("short.wav");
+  test::write_audio(short_path, test::speech_like(kBob, 10, kRate, 9), kRate);
+  EXPECT_EQ(recognizer.embed_recording(short_path).scoring.size(),
+            recognizer.chunk_speech(load_audio(short_path)).chunks.size());
+
+  // Only silence in the whole recording: too little speech, as for a short one.
+  const std::string silent_path = temp.file("silent.wav");
+  test::write_audio(silent_path, test::silence(130, kRate), kRate);
+  const Error error = *thrown_error([&] { recognizer.embed_recording(silent_path); });
+  EXPECT_EQ(error.code(), ErrorCode::kNoSpeech);
+  EXPECT_NE(std::string(error.what()).find("too little speech"), std::string::npos);
+}
+
 // A store with speakers enrolled through the library, as `spkid enroll` does.
 void enroll(Store& store, const std::string& name, const test::Voice& voice, double seconds,
             unsigned seed) {

@@ -178,8 +178,8 @@ int run_identify(const IdentifySettings& settings, const Context& context) {
       process_inputs(paths, settings.jobs, [&](std::size_t i) {
         const LabelledRecording& input = inputs[i];
         try {
-          const ChunkedSpeech speech = load_speech(recognizer, input.path);
-          answers[i] = recognizer.identify(speech, threshold, settings.top);
+          answers[i] =
+              recognizer.identify(recognizer.embed_recording(input.path), threshold, settings.top);
         } catch (const Error& error) {
           output.done(i, [&settings, &input, error] {
             if (settings.json) print_json_line(failure_json(input, error));

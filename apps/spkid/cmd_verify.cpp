@@ -29,7 +29,7 @@ int run_verify(const VerifySettings& settings, const Context& context) {
   const Recognizer recognizer = Recognizer::from_store(store, settings.options);
   const double threshold = decision_threshold(recognizer, settings.threshold);
   const Verification result =
-      recognizer.verify(load_speech(recognizer, settings.file), settings.name, threshold);
+      recognizer.verify(recognizer.embed_recording(settings.file, false), settings.name, threshold);
   if (settings.json) {
     print_json_line({{"file", settings.file},
                      {"speaker", result.speaker},

@@ -46,8 +46,4 @@ double decision_threshold(const Recognizer& recognizer, const std::optional<doub
   return *requested;
 }
 
-ChunkedSpeech load_speech(const Recognizer& recognizer, const std::string& path) {
-  return recognizer.chunk_speech(load_audio(path, recognizer.options().audio));
-}
-
 }  // namespace spkid::cli

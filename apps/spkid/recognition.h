@@ -26,7 +26,4 @@ Store open_store_for_recognition(const std::string& dir);
 // threshold that is not a finite number.
 double decision_threshold(const Recognizer& recognizer, const std::optional<double>& requested);
 
-// Decodes `path` ("-": standard input) and cuts its speech into the chunks the model scores.
-ChunkedSpeech load_speech(const Recognizer& recognizer, const std::string& path);
-
 }  // namespace spkid::cli

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,16 @@ AudioFileInfo probe_audio(const std::string& path);
 // kNonFiniteAudio, kAudioTooLong, kAudioTooShort (and kInvalidArgument for bad options).
 // Digital silence loads fine: deciding that there is no speech is detect_speech()'s job.
 Audio load_audio(const std::string& path, const AudioOptions& options = {});
+
+// load_audio() a segment of at most `segment_seconds` of the file at a time: each segment is
+// mixed, resampled and handed to `segment_fn` (its Audio::source describes the whole file) before
+// the next is read, so an hour-long file takes the memory of one segment (standard input and
+// pipes are still read into memory first, as load_audio() reads them). The same checks and
+// errors as load_audio(); one found in a later segment comes after the earlier segments were
+// handed over. Segments are resampled each on its own: their edges differ from a whole-file
+// resampling by the filter's few milliseconds.
+void load_audio_segments(const std::string& path, const AudioOptions& options,
+                         double segment_seconds, const std::function<void(Audio&&)>& segment_fn);
 
 // Same checks and conversion on an in-memory encoded file (any libsndfile format); `name`
 // starts the error messages.

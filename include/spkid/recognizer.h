@@ -118,6 +118,15 @@ struct ChunkedSpeech {
   std::vector<FeatureMatrix> chunks;
 };
 
+// A recording's speech embedded by a recognizer's models: what identify and verify need of it,
+// under a kilobyte per chunk whatever the recording's length.
+struct EmbeddedSpeech {
+  double speech_seconds = 0;
+  std::vector<std::vector<float>> naming;   // by the naming model; empty when only verifying
+  std::vector<std::vector<float>> scoring;  // by the scoring model
+  void append(EmbeddedSpeech&& more);       // the chunks of a later part of the recording
+};
+
 class Recognizer {
  public:
   // One model names and scores. `enrolled`: every speaker's clip embeddings by `model`. With
@@ -159,15 +168,29 @@ class Recognizer {
   // Decoded audio -> speech (VAD) -> chunks -> features. Throws Error(kNoSpeech) when there is
   // less speech than one chunk's min_clip_seconds ("too little speech: give at least ...").
   ChunkedSpeech chunk_speech(const Audio& audio) const;
+  // The chunks' embeddings; `for_identify` false leaves out the naming model's (verify uses only
+  // the scoring model's). Throws Error(kNoSpeech) for no chunks.
+  EmbeddedSpeech embed(const ChunkedSpeech& speech, bool for_identify = true) const;
+  // The recording at `path` ("-": standard input) decoded, chunked and embedded a segment of
+  // kRecordingSegmentSeconds at a time (load_audio_segments), so an hour-long file is held a
+  // minute at a time: a recording up to that long is chunked exactly as chunk_speech() chunks
+  // it, a longer one has its voice activity found in each segment. Throws as load_audio(), and
+  // Error(kNoSpeech) when the whole recording has too little speech.
+  EmbeddedSpeech embed_recording(const std::string& path, bool for_identify = true) const;
+  static constexpr double kRecordingSegmentSeconds = 60;
 
   // The speaker among the enrolled (or kUnknownSpeaker below `threshold`), with the top_n best
   // (the answer first, then by score). Scores of Identification are the scoring model's
   // AS-normalised scores normalised again by each speaker's impostor statistics (open_set()).
   Identification identify(const ChunkedSpeech& speech, double threshold,
                           std::size_t top_n = 1) const;
+  Identification identify(const EmbeddedSpeech& speech, double threshold,
+                          std::size_t top_n = 1) const;
   // Whether `speaker` speaks: their score against `threshold`. Throws Error(kInvalidArgument)
   // for a speaker who is not enrolled.
   Verification verify(const ChunkedSpeech& speech, const std::string& speaker,
+                      double threshold) const;
+  Verification verify(const EmbeddedSpeech& speech, const std::string& speaker,
                       double threshold) const;
 
   ~Recognizer();
@@ -175,6 +198,10 @@ class Recognizer {
   Recognizer& operator=(Recognizer&&) noexcept;
 
  private:
+  // chunk_speech() without the error: no chunks when there is too little speech.
+  ChunkedSpeech chunk_any_speech(const Audio& audio) const;
+  [[noreturn]] void throw_too_little_speech(double speech_seconds) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

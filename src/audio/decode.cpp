@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -369,28 +370,28 @@ void mix_into(const float* interleaved, int64_t frames, int channels, float* mon
   }
 }
 
-// Every frame the header declares, as mono; a short read means the file ends early.
-std::vector<float> read_mono(const SoundFile& file) {
+// The next `count` frames as mono; a short read means the file ends before its header says.
+std::vector<float> read_mono(const SoundFile& file, sf_count_t first, sf_count_t count) {
   const SF_INFO& info = file.info();
-  std::vector<float> mono(static_cast<size_t>(info.frames));
+  std::vector<float> mono(static_cast<size_t>(count));
   sf_count_t frames_read = 0;
   if (info.channels == 1) {
-    frames_read = sf_readf_float(file.get(), mono.data(), info.frames);
+    frames_read = std::max<sf_count_t>(0, sf_readf_float(file.get(), mono.data(), count));
   } else {
     constexpr sf_count_t kBlockFrames = 8192;
     std::vector<float> block(static_cast<size_t>(kBlockFrames * info.channels));
-    while (frames_read < info.frames) {
-      const sf_count_t got = sf_readf_float(file.get(), block.data(),
-                                            std::min(kBlockFrames, info.frames - frames_read));
+    while (frames_read < count) {
+      const sf_count_t got =
+          sf_readf_float(file.get(), block.data(), std::min(kBlockFrames, count - frames_read));
       if (got <= 0) break;
       mix_into(block.data(), got, info.channels, mono.data() + frames_read);
       frames_read += got;
     }
   }
-  if (frames_read < info.frames) {
+  if (frames_read < count) {
     throw Error(ErrorCode::kCorruptAudio,
                 file.name() + ": truncated: the audio stops after " +
-                    format_seconds(static_cast<double>(frames_read) / info.samplerate) +
+                    format_seconds(static_cast<double>(first + frames_read) / info.samplerate) +
                     " of the " +
                     format_seconds(static_cast<double>(info.frames) / info.samplerate) +
                     " its header declares; copy or export it again");
@@ -403,28 +404,32 @@ std::vector<float> read_mono(const SoundFile& file) {
   return mono;
 }
 
-void check_finite(const std::vector<float>& samples, int sample_rate_hz, const std::string& name) {
+// `first`: where `samples` start in the file, for the message.
+void check_finite(const std::vector<float>& samples, sf_count_t first, int sample_rate_hz,
+                  const std::string& name) {
   const auto bad =
       std::find_if(samples.begin(), samples.end(), [](float x) { return !std::isfinite(x); });
   if (bad == samples.end()) return;
-  const double at_seconds = static_cast<double>(bad - samples.begin()) / sample_rate_hz;
+  const double at_seconds = static_cast<double>(first + (bad - samples.begin())) / sample_rate_hz;
   throw Error(ErrorCode::kNonFiniteAudio,
               name + ": sample at " + format_seconds(at_seconds) + " is " +
                   (std::isnan(*bad) ? "NaN" : "infinite") +
                   ", so the audio is damaged; export it again from the original");
 }
 
-Audio decode(const SoundFile& file, const AudioOptions& options) {
-  Audio audio;
-  audio.source = describe(file.info());
+// Decodes `file` a segment of at most `segment_seconds` at a time (0: all at once), each mixed
+// to mono and resampled on its own, and hands each to `segment_fn` before reading the next.
+void decode(const SoundFile& file, const AudioOptions& options, double segment_seconds,
+            const std::function<void(Audio&&)>& segment_fn) {
+  const AudioFileInfo source = describe(file.info());
   check_data_chunk_complete(file);
   const std::string& name = file.name();
-  if (audio.source.frames == 0) {
+  if (source.frames == 0) {
     throw Error(ErrorCode::kEmptyAudio,
                 name + ": holds no audio samples; give a recording with audio in it");
   }
   // From the header, before decoding: a long file costs nothing to refuse.
-  const double seconds = audio.source.duration_seconds();
+  const double seconds = source.duration_seconds();
   if (seconds > options.max_seconds) {
     throw_too_long(name, format_seconds(seconds) + " long, more than the " +
                              format_seconds(options.max_seconds) + " allowed");
@@ -434,24 +439,38 @@ Audio decode(const SoundFile& file, const AudioOptions& options) {
                 name + ": only " + format_seconds(seconds) + " of audio, less than the " +
                     format_seconds(options.min_seconds) + " needed; give a longer recording");
   }
-
-  std::vector<float> mono = read_mono(file);
-  // Before resampling, which would smear one bad sample over its neighbours.
-  check_finite(mono, audio.source.sample_rate_hz, name);
-  if (audio.source.sample_rate_hz == options.sample_rate_hz) {
-    audio.samples = std::move(mono);
-  } else {
-    try {
-      audio.samples = resample(mono, audio.source.sample_rate_hz, options.sample_rate_hz,
-                               options.resample_quality);
-    } catch (const Error& error) {
-      // The options are valid, so the file's own rate is what resample() refused.
-      if (error.code() != ErrorCode::kInvalidArgument) throw;
-      throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
+  const sf_count_t segment_frames =
+      segment_seconds > 0
+          ? std::max<sf_count_t>(1, std::llround(segment_seconds * source.sample_rate_hz))
+          : source.frames;
+  for (sf_count_t first = 0; first < source.frames; first += segment_frames) {
+    std::vector<float> mono =
+        read_mono(file, first, std::min(segment_frames, source.frames - first));
+    // Before resampling, which would smear one bad sample over its neighbours.
+    check_finite(mono, first, source.sample_rate_hz, name);
+    Audio audio;
+    audio.source = source;
+    if (source.sample_rate_hz == options.sample_rate_hz) {
+      audio.samples = std::move(mono);
+    } else {
+      try {
+        audio.samples =
+            resample(mono, source.sample_rate_hz, options.sample_rate_hz, options.resample_quality);
+      } catch (const Error& error) {
+        // The options are valid, so the file's own rate is what resample() refused.
+        if (error.code() != ErrorCode::kInvalidArgument) throw;
+        throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
+      }
     }
+    audio.sample_rate_hz = options.sample_rate_hz;
+    segment_fn(std::move(audio));
   }
-  audio.sample_rate_hz = options.sample_rate_hz;
-  return audio;
+}
+
+Audio decode(const SoundFile& file, const AudioOptions& options) {
+  Audio whole;
+  decode(file, options, 0, [&whole](Audio&& audio) { whole = std::move(audio); });
+  return whole;
 }
 
 }  // namespace
@@ -490,6 +509,16 @@ Audio load_audio(const std::string& path, const AudioOptions& options) {
   options.validate();
   const SoundFile file(path, options.max_seconds);
   return decode(file, options);
+}
+
+void load_audio_segments(const std::string& path, const AudioOptions& options,
+                         double segment_seconds, const std::function<void(Audio&&)>& segment_fn) {
+  options.validate();
+  if (!(segment_seconds > 0)) {
+    throw Error(ErrorCode::kInvalidArgument, "load_audio_segments needs segment_seconds > 0");
+  }
+  const SoundFile file(path, options.max_seconds);
+  decode(file, options, segment_seconds, segment_fn);
 }
 
 Audio decode_audio(const void* data, std::size_t size, const AudioOptions& options,

@@ -339,12 +339,6 @@ struct Recognizer::Impl {
         scale(model.network_options().aam_scale) {}
 
   const SpeakerModel& scoring_model() const { return scorer ? *scorer : model; }
-  // The scoring model's embeddings of `chunks`, given the naming model's.
-  std::vector<std::vector<float>> scoring_embeddings(
-      const std::vector<FeatureMatrix>& chunks,
-      const std::vector<std::vector<float>>& named) const {
-    return scorer ? scorer->embed_batch(chunks) : named;
-  }
 };
 
 namespace {
@@ -539,7 +533,20 @@ void Recognizer::calibrate(const CalibrationClips& scored_clips) {
                                      open_set_options(impl.scoring_model(), impl.options));
 }
 
+void Recognizer::throw_too_little_speech(double speech_seconds) const {
+  throw Error(ErrorCode::kNoSpeech, "too little speech to tell who speaks (" +
+                                        seconds_text(speech_seconds) + " found): give at least " +
+                                        seconds_text(impl_->options.chunk.min_clip_seconds) +
+                                        " of speech");
+}
+
 ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
+  ChunkedSpeech speech = chunk_any_speech(audio);
+  if (speech.chunks.empty()) throw_too_little_speech(speech.speech_seconds);
+  return speech;
+}
+
+ChunkedSpeech Recognizer::chunk_any_speech(const Audio& audio) const {
   const Impl& impl = *impl_;
   const int rate = impl.model.feature_options().sample_rate_hz;
   if (audio.sample_rate_hz != rate) {
@@ -561,12 +568,6 @@ ChunkedSpeech Recognizer::chunk_speech(const Audio& audio) const {
   }
   ChunkedSpeech speech;
   speech.speech_seconds = vad.speech_seconds;
-  if (clips.empty()) {
-    throw Error(ErrorCode::kNoSpeech,
-                "too little speech to tell who speaks (" + seconds_text(vad.speech_seconds) +
-                    " found): give at least " + seconds_text(impl.options.chunk.min_clip_seconds) +
-                    " of speech");
-  }
   speech.chunks.reserve(clips.size());
   for (const auto& clip : clips) speech.chunks.push_back(impl.extractor.compute(clip));
   return speech;
@@ -598,21 +599,61 @@ std::vector<std::vector<float>> chunk_posteriors(const std::vector<std::vector<f
 
 }  // namespace
 
-Identification Recognizer::identify(const ChunkedSpeech& speech, double threshold,
-                                    std::size_t top_n) const {
+void EmbeddedSpeech::append(EmbeddedSpeech&& more) {
+  speech_seconds += more.speech_seconds;
+  for (auto& e : more.naming) naming.push_back(std::move(e));
+  for (auto& e : more.scoring) scoring.push_back(std::move(e));
+}
+
+EmbeddedSpeech Recognizer::embed(const ChunkedSpeech& speech, bool for_identify) const {
   const Impl& impl = *impl_;
   if (speech.chunks.empty()) {
-    throw Error(ErrorCode::kNoSpeech, "no speech to identify: give at least one chunk");
+    throw Error(ErrorCode::kNoSpeech, "no speech to embed: give at least one chunk");
   }
-  const auto embeddings = impl.model.embed_batch(speech.chunks);
+  EmbeddedSpeech embedded;
+  embedded.speech_seconds = speech.speech_seconds;
+  embedded.scoring = impl.scoring_model().embed_batch(speech.chunks);
+  if (for_identify) {
+    embedded.naming = impl.scorer ? impl.model.embed_batch(speech.chunks) : embedded.scoring;
+  }
+  return embedded;
+}
+
+EmbeddedSpeech Recognizer::embed_recording(const std::string& path, bool for_identify) const {
+  EmbeddedSpeech embedded;
+  load_audio_segments(path, impl_->options.audio, kRecordingSegmentSeconds, [&](Audio&& audio) {
+    // A minute without speech in a long recording is no error; the recording without any is.
+    const ChunkedSpeech speech = chunk_any_speech(audio);
+    if (speech.chunks.empty()) {
+      embedded.speech_seconds += speech.speech_seconds;
+    } else {
+      embedded.append(embed(speech, for_identify));
+    }
+  });
+  if (embedded.scoring.empty()) throw_too_little_speech(embedded.speech_seconds);
+  return embedded;
+}
+
+Identification Recognizer::identify(const ChunkedSpeech& speech, double threshold,
+                                    std::size_t top_n) const {
+  return identify(embed(speech), threshold, top_n);
+}
+
+Identification Recognizer::identify(const EmbeddedSpeech& speech, double threshold,
+                                    std::size_t top_n) const {
+  const Impl& impl = *impl_;
+  if (speech.naming.empty() || speech.naming.size() != speech.scoring.size()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "no speech to identify: give the embeddings of at least one chunk by both models "
+                "(embed with for_identify)");
+  }
   const auto combined =
-      combine_posteriors(chunk_posteriors(embeddings, impl.naming, impl.names, impl.scale));
+      combine_posteriors(chunk_posteriors(speech.naming, impl.naming, impl.names, impl.scale));
   const std::size_t answer = static_cast<std::size_t>(
       std::max_element(combined.begin(), combined.end()) - combined.begin());
 
   // The answer first, the others by score (scores() is in name order, like names).
-  std::vector<SpeakerScore> scores =
-      impl.scoring.scores(mean_embedding(impl.scoring_embeddings(speech.chunks, embeddings)));
+  std::vector<SpeakerScore> scores = impl.scoring.scores(mean_embedding(speech.scoring));
   std::vector<SpeakerScore> ranked = scores;
   std::swap(ranked[0], ranked[answer]);
   std::sort(ranked.begin() + 1, ranked.end(), [](const SpeakerScore& a, const SpeakerScore& b) {
@@ -631,13 +672,15 @@ Identification Recognizer::identify(const ChunkedSpeech& speech, double threshol
 
 Verification Recognizer::verify(const ChunkedSpeech& speech, const std::string& speaker,
                                 double threshold) const {
-  if (speech.chunks.empty()) {
+  return verify(embed(speech, false), speaker, threshold);
+}
+
+Verification Recognizer::verify(const EmbeddedSpeech& speech, const std::string& speaker,
+                                double threshold) const {
+  if (speech.scoring.empty()) {
     throw Error(ErrorCode::kNoSpeech, "no speech to verify: give at least one chunk");
   }
-  const Impl& impl = *impl_;
-  const auto embeddings = impl.scoring_model().embed_batch(speech.chunks);
-  Verification verification = impl.scoring.verify(speaker, mean_embedding(embeddings), threshold);
-  return verification;
+  return impl_->scoring.verify(speaker, mean_embedding(speech.scoring), threshold);
 }
 
 }  // namespace spkid
