@@ -23,7 +23,9 @@
 #include <utility>
 #include <vector>
 
+#include "audio/mpeg.h"
 #include "audio/option_check.h"
+#include "audio/seconds_text.h"
 #include "spkid/audio.h"
 #include "spkid/error.h"
 
@@ -32,11 +34,7 @@ namespace {
 
 constexpr const char* kStdinName = "<stdin>";
 
-std::string format_seconds(double seconds) {
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), seconds >= 100 ? "%.0f s" : "%.3g s", seconds);
-  return text.data();
-}
+using detail::format_seconds;
 
 [[noreturn]] void throw_unreadable(const std::string& name, const std::string& reason) {
   throw Error(ErrorCode::kIo,
@@ -112,8 +110,16 @@ double max_bytes_per_second(const SF_INFO& info) {
   return static_cast<double>(info.samplerate) * info.channels * bytes_per_sample;
 }
 
-// The header of the encoded bytes so far, when libsndfile recognises one.
+// The header of the encoded bytes so far, when libsndfile recognises one. For MPEG audio, the
+// most any MPEG stream holds a second: 48 kHz stereo.
 std::optional<SF_INFO> probe_header(const std::vector<unsigned char>& bytes, size_t size) {
+  if (detail::looks_like_mpeg(bytes.data(), size)) {
+    SF_INFO mpeg{};
+    mpeg.samplerate = 48000;
+    mpeg.channels = 2;
+    mpeg.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+    return mpeg;
+  }
   MemoryStream prefix{bytes.data(), static_cast<sf_count_t>(size), 0};
   SF_INFO info{};
   const std::lock_guard<std::mutex> lock(open_mutex());
@@ -144,7 +150,8 @@ class FileDescriptor {
   bool owned_ = false;
 };
 
-// An open libsndfile reader with its header and the name used in error messages.
+// An open reader with its header and the name used in error messages: libsndfile, or libmpg123
+// for MPEG audio.
 class SoundFile {
  public:
   // A path, or "-" for standard input; a stream holding more than `max_seconds` of audio is
@@ -157,15 +164,24 @@ class SoundFile {
   SoundFile(const SoundFile&) = delete;
   SoundFile& operator=(const SoundFile&) = delete;
 
-  SNDFILE* get() const { return file_.get(); }
+  SNDFILE* get() const { return file_.get(); }  // null for MPEG audio
   const SF_INFO& info() const { return info_; }
   const std::string& name() const { return name_; }
+  // The next `count` frames (at most), interleaved; fewer only at the end.
+  sf_count_t read(float* interleaved, sf_count_t count) const {
+    if (mpeg_) return mpeg_->read(interleaved, count);
+    return std::max<sf_count_t>(0, sf_readf_float(file_.get(), interleaved, count));
+  }
 
  private:
   void read_stream(int fd, double max_seconds);
   void open_memory(const unsigned char* data, size_t size);
   template <typename OpenFn>
   void open_with(OpenFn open_fn);
+  // Opens `mpeg_` from `make`, then fills info_ from it.
+  template <typename MakeFn>
+  void open_mpeg(MakeFn make);
+  void check_header() const;
 
   // Destroyed bottom-up: libsndfile closes before the descriptor and the bytes it reads go.
   std::string name_;
@@ -174,6 +190,7 @@ class SoundFile {
   MemoryStream memory_;
   SF_INFO info_{};
   std::unique_ptr<SNDFILE, SndfileCloser> file_;
+  std::unique_ptr<detail::MpegDecoder> mpeg_;
 };
 
 // Standard input for "-", else the file at `path`.
@@ -219,6 +236,13 @@ SoundFile::SoundFile(const std::string& path, double max_seconds)
     return;
   }
   if (status.st_size == 0) throw_empty(name_);
+  std::array<unsigned char, 4> head{};
+  const ssize_t head_size = ::pread(fd_.get(), head.data(), head.size(), 0);
+  if (head_size < 0) throw_unreadable(name_, errno);
+  if (detail::looks_like_mpeg(head.data(), static_cast<size_t>(head_size))) {
+    open_mpeg([this] { return std::make_unique<detail::MpegDecoder>(fd_.get(), name_); });
+    return;
+  }
   open_with([this](SF_INFO* info) { return sf_open_fd(fd_.get(), SFM_READ, info, SF_FALSE); });
 }
 
@@ -271,6 +295,10 @@ void SoundFile::read_stream(int fd, double max_seconds) {
 
 void SoundFile::open_memory(const unsigned char* data, size_t size) {
   if (size == 0) throw_empty(name_);
+  if (detail::looks_like_mpeg(data, size)) {
+    open_mpeg([&] { return std::make_unique<detail::MpegDecoder>(data, size, name_); });
+    return;
+  }
   memory_ = MemoryStream{data, static_cast<sf_count_t>(size), 0};
   open_with(
       [this](SF_INFO* info) { return sf_open_virtual(&memory_io, SFM_READ, info, &memory_); });
@@ -297,6 +325,23 @@ void SoundFile::open_with(OpenFn open_fn) {
     throw Error(ErrorCode::kUnsupportedFormat, name_ + ": not an audio file libsndfile can read (" +
                                                    reason + "); convert it to WAV or FLAC");
   }
+  check_header();
+}
+
+template <typename MakeFn>
+void SoundFile::open_mpeg(MakeFn make) {
+  mpeg_ = make();
+  static constexpr std::array<int, 3> kLayers = {SF_FORMAT_MPEG_LAYER_I, SF_FORMAT_MPEG_LAYER_II,
+                                                 SF_FORMAT_MPEG_LAYER_III};
+  info_.format =
+      SF_FORMAT_MPEG | kLayers[static_cast<size_t>(std::clamp(mpeg_->layer(), 1, 3) - 1)];
+  info_.samplerate = mpeg_->sample_rate_hz();
+  info_.channels = mpeg_->channels();
+  info_.frames = mpeg_->frames();
+  check_header();
+}
+
+void SoundFile::check_header() const {
   if (info_.channels < 1 || info_.samplerate < 1 || info_.frames < 0) {
     throw Error(ErrorCode::kCorruptAudio,
                 name_ + ": damaged header (" + std::to_string(info_.channels) + " channels at " +
@@ -338,6 +383,7 @@ AudioFileInfo describe(const SF_INFO& info) {
 // notes it in its log: "data : 32000 (should be 15978)" (AIFF: "SSND : ..."). 0xFFFFFFFF is the
 // size a streaming writer leaves when it cannot seek back, not a truncation.
 void check_data_chunk_complete(const SoundFile& file) {
+  if (file.get() == nullptr) return;  // MPEG audio: libmpg123 counted its frames
   std::array<char, 4096> log{};
   sf_command(file.get(), SFC_GET_LOG_INFO, log.data(), static_cast<int>(log.size() - 1));
   std::istringstream lines(log.data());
@@ -376,13 +422,12 @@ std::vector<float> read_mono(const SoundFile& file, sf_count_t first, sf_count_t
   std::vector<float> mono(static_cast<size_t>(count));
   sf_count_t frames_read = 0;
   if (info.channels == 1) {
-    frames_read = std::max<sf_count_t>(0, sf_readf_float(file.get(), mono.data(), count));
+    frames_read = file.read(mono.data(), count);
   } else {
     constexpr sf_count_t kBlockFrames = 8192;
     std::vector<float> block(static_cast<size_t>(kBlockFrames * info.channels));
     while (frames_read < count) {
-      const sf_count_t got =
-          sf_readf_float(file.get(), block.data(), std::min(kBlockFrames, count - frames_read));
+      const sf_count_t got = file.read(block.data(), std::min(kBlockFrames, count - frames_read));
       if (got <= 0) break;
       mix_into(block.data(), got, info.channels, mono.data() + frames_read);
       frames_read += got;

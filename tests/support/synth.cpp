@@ -204,11 +204,40 @@ void with_stdin(int fd, const std::function<void()>& action) {
   restore();
 }
 
+std::string stderr_of(const std::function<void()>& action) {
+  std::fflush(stderr);
+  std::FILE* capture = std::tmpfile();
+  const int saved = ::dup(STDERR_FILENO);
+  if (capture == nullptr || saved < 0 || ::dup2(::fileno(capture), STDERR_FILENO) < 0) {
+    throw std::runtime_error("cannot redirect stderr");
+  }
+  const auto restore = [saved] {
+    std::fflush(stderr);
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+  };
+  try {
+    action();
+  } catch (...) {
+    restore();
+    std::fclose(capture);
+    throw;
+  }
+  restore();
+  std::string text;
+  std::rewind(capture);
+  for (int c; (c = std::fgetc(capture)) != EOF;) text += static_cast<char>(c);
+  std::fclose(capture);
+  return text;
+}
+
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }

@@ -76,6 +76,10 @@ std::optional<Error> thrown_error(const std::function<void()>& action);
 // Runs `action` in this process with standard input read from `fd`, then restores it.
 void with_stdin(int fd, const std::function<void()>& action);
 
+// What `action` writes to standard error (file descriptor 2, so a C library's output too); an
+// exception from `action` passes through after stderr is restored.
+std::string stderr_of(const std::function<void()>& action);
+
 // Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
 

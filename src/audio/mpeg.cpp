@@ -1,0 +1,232 @@
+#include "audio/mpeg.h"
+
+#include <mpg123.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "audio/seconds_text.h"
+#include "spkid/error.h"
+
+namespace spkid::detail {
+
+bool looks_like_mpeg(const unsigned char* head, std::size_t size) {
+  if (size >= 4 && std::memcmp(head, "ID3", 3) == 0 && head[3] != 0xFF) return true;
+  if (size < 3 || head[0] != 0xFF || (head[1] & 0xE0) != 0xE0) return false;
+  const int version = (head[1] >> 3) & 3;  // 1 is reserved
+  const int layer = (head[1] >> 1) & 3;    // 0 is reserved (ADTS AAC has it)
+  const int bitrate = head[2] >> 4;        // 15 is invalid
+  const int rate = (head[2] >> 2) & 3;     // 3 is reserved
+  return version != 1 && layer != 0 && bitrate != 15 && rate != 3;
+}
+
+namespace {
+
+// Where libmpg123 reads: pread() on a descriptor, or a copy out of memory.
+struct ByteSource {
+  int fd = -1;
+  const unsigned char* data = nullptr;
+  off_t size = 0;  // of the memory; the descriptor's is found by lseek
+  off_t position = 0;
+
+  static mpg123_ssize_t read(void* handle, void* destination, size_t count) {
+    ByteSource& source = *static_cast<ByteSource*>(handle);
+    if (source.fd >= 0) {
+      ssize_t n = 0;
+      do {
+        n = ::pread(source.fd, destination, count, source.position);
+      } while (n < 0 && errno == EINTR);
+      if (n > 0) source.position += n;
+      return n;
+    }
+    const off_t available = std::max<off_t>(0, source.size - source.position);
+    const size_t n = std::min(count, static_cast<size_t>(available));
+    if (n > 0) std::memcpy(destination, source.data + source.position, n);
+    source.position += static_cast<off_t>(n);
+    return static_cast<mpg123_ssize_t>(n);
+  }
+  static off_t seek(void* handle, off_t offset, int whence) {
+    ByteSource& source = *static_cast<ByteSource*>(handle);
+    off_t end = source.size;
+    if (whence == SEEK_END && source.fd >= 0) {
+      end = ::lseek(source.fd, 0, SEEK_END);
+      if (end < 0) return -1;
+    }
+    const off_t base = whence == SEEK_CUR ? source.position : (whence == SEEK_END ? end : 0);
+    if (base + offset < 0) return -1;
+    source.position = base + offset;
+    return source.position;
+  }
+};
+
+struct HandleDeleter {
+  void operator()(mpg123_handle* handle) const noexcept { mpg123_delete(handle); }
+};
+using Handle = std::unique_ptr<mpg123_handle, HandleDeleter>;
+
+// A quiet decoder reading `source`, opened, with float output and its frames counted (every
+// frame header parsed). `resync`: skip damaged bytes to find the next frame, as players do;
+// without it the count stops where the headers stop following each other.
+struct Scan {
+  Handle handle;
+  long rate = 0;
+  int channels = 0;
+  int64_t frames = 0;
+  int64_t declared_frames = -1;  // by a LAME/Xing info frame, when there is one
+  bool lost_sync = false;        // the count stopped at bytes that were not a frame
+};
+
+Scan open_and_scan(ByteSource& source, bool resync, const std::string& name) {
+  int error = MPG123_OK;
+  Scan scan;
+  scan.handle.reset(mpg123_new(nullptr, &error));
+  if (!scan.handle) {
+    throw Error(ErrorCode::kInternal,
+                name + ": cannot start the MPEG decoder (" + mpg123_plain_strerror(error) + ")");
+  }
+  mpg123_handle* mh = scan.handle.get();
+  mpg123_param(mh, MPG123_ADD_FLAGS,
+               MPG123_QUIET | MPG123_GAPLESS | (resync ? 0 : MPG123_NO_RESYNC), 0);
+  mpg123_format_none(mh);
+  const long* rates = nullptr;
+  size_t num_rates = 0;
+  mpg123_rates(&rates, &num_rates);
+  for (size_t i = 0; i < num_rates; ++i) {
+    mpg123_format(mh, rates[i], MPG123_MONO | MPG123_STEREO, MPG123_ENC_FLOAT_32);
+  }
+  int encoding = 0;
+  if (mpg123_replace_reader_handle(mh, ByteSource::read, ByteSource::seek, nullptr) != MPG123_OK ||
+      mpg123_open_handle(mh, &source) != MPG123_OK ||
+      mpg123_getformat(mh, &scan.rate, &scan.channels, &encoding) != MPG123_OK) {
+    throw Error(ErrorCode::kUnsupportedFormat, name + ": no MPEG audio frame found (" +
+                                                   mpg123_strerror(mh) +
+                                                   "); convert it to WAV or FLAC");
+  }
+  // Before the scan, the length is exact only when an info frame declares it.
+  long accurate = 0;
+  double unused = 0;
+  if (mpg123_getstate(mh, MPG123_ACCURATE, &accurate, &unused) == MPG123_OK && accurate == 1) {
+    scan.declared_frames = mpg123_length(mh);
+  }
+  const off_t length = mpg123_scan(mh) == MPG123_OK ? mpg123_length(mh) : -1;
+  if (length < 0) {
+    throw Error(ErrorCode::kCorruptAudio, name + ": damaged MPEG frame headers (" +
+                                              mpg123_strerror(mh) + "); copy or export it again");
+  }
+  scan.frames = length;
+  const int last_error = mpg123_errcode(mh);
+  scan.lost_sync = last_error == MPG123_OUT_OF_SYNC || last_error == MPG123_RESYNC_FAIL;
+  return scan;
+}
+
+}  // namespace
+
+struct MpegDecoder::Impl {
+  std::string name;
+  ByteSource source;
+  Handle handle;
+  long rate = 0;
+  int channels = 0;
+  int64_t frames = 0;
+  int layer = 0;
+
+  [[noreturn]] void throw_damaged(double at_seconds) const {
+    throw Error(ErrorCode::kCorruptAudio,
+                name + ": damaged MPEG audio after " + format_seconds(at_seconds) +
+                    ": the frames that follow are found only by skipping bytes; copy or export "
+                    "it again");
+  }
+
+  void open() {
+    Scan strict = open_and_scan(source, false, name);
+    if (strict.lost_sync) {
+      // Tags or padding after the last frame stop the count too; more audio after the place
+      // where it stopped is damage (or a splice) in the middle.
+      ByteSource again = source;
+      again.position = 0;
+      const Scan lenient = open_and_scan(again, true, name);
+      if (lenient.frames > strict.frames) {
+        throw_damaged(static_cast<double>(strict.frames) / static_cast<double>(strict.rate));
+      }
+    }
+    if (strict.declared_frames > strict.frames) {
+      const auto seconds = [&](int64_t n) {
+        return format_seconds(static_cast<double>(n) / static_cast<double>(strict.rate));
+      };
+      throw Error(ErrorCode::kCorruptAudio, name + ": truncated: the audio stops after " +
+                                                seconds(strict.frames) + " of the " +
+                                                seconds(strict.declared_frames) +
+                                                " its header declares; copy or export it again");
+    }
+    handle = std::move(strict.handle);
+    rate = strict.rate;
+    channels = strict.channels;
+    frames = strict.frames;
+    mpg123_frameinfo info{};
+    if (mpg123_info(handle.get(), &info) != MPG123_OK) {
+      throw Error(ErrorCode::kCorruptAudio, name + ": damaged MPEG frame header (" +
+                                                mpg123_strerror(handle.get()) +
+                                                "); copy or export it again");
+    }
+    layer = info.layer;
+  }
+
+  int64_t read(float* interleaved, int64_t count) {
+    unsigned char* out = reinterpret_cast<unsigned char*>(interleaved);
+    const size_t frame_bytes = sizeof(float) * static_cast<size_t>(channels);
+    const size_t wanted = frame_bytes * static_cast<size_t>(count);
+    size_t total = 0;
+    while (total < wanted) {
+      size_t done = 0;
+      const int status = mpg123_read(handle.get(), out + total, wanted - total, &done);
+      total += done;
+      if (status == MPG123_DONE) break;
+      if (status == MPG123_NEW_FORMAT) {
+        long new_rate = 0;
+        int new_channels = 0, encoding = 0;
+        mpg123_getformat(handle.get(), &new_rate, &new_channels, &encoding);
+        if (new_rate != rate || new_channels != channels) {
+          throw Error(ErrorCode::kUnsupportedFormat,
+                      name +
+                          ": the MPEG stream changes its sample rate or channels midway; "
+                          "convert it to WAV or FLAC");
+        }
+        continue;
+      }
+      if (status != MPG123_OK) {
+        const off_t sample = std::max<off_t>(0, mpg123_tell(handle.get()));
+        throw_damaged(static_cast<double>(sample) / static_cast<double>(rate));
+      }
+    }
+    return static_cast<int64_t>(total / frame_bytes);
+  }
+};
+
+MpegDecoder::MpegDecoder(int fd, std::string name) : impl_(std::make_unique<Impl>()) {
+  impl_->name = std::move(name);
+  impl_->source.fd = fd;
+  impl_->open();
+}
+
+MpegDecoder::MpegDecoder(const unsigned char* data, std::size_t size, std::string name)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->name = std::move(name);
+  impl_->source.data = data;
+  impl_->source.size = static_cast<off_t>(size);
+  impl_->open();
+}
+
+MpegDecoder::~MpegDecoder() = default;
+
+int MpegDecoder::sample_rate_hz() const { return static_cast<int>(impl_->rate); }
+int MpegDecoder::channels() const { return impl_->channels; }
+int64_t MpegDecoder::frames() const { return impl_->frames; }
+int MpegDecoder::layer() const { return impl_->layer; }
+int64_t MpegDecoder::read(float* interleaved, int64_t count) {
+  return impl_->read(interleaved, count);
+}
+
+}  // namespace spkid::detail

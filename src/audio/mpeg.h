@@ -1,0 +1,43 @@
+// MPEG audio (MP3, MP2) decoded with libmpg123 itself rather than through libsndfile, which
+// cannot silence the library's own printouts on standard error nor tell a stream the decoder
+// had to resynchronise (damaged data skipped) from a sound one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace spkid::detail {
+
+// Whether a file's first bytes start an MPEG audio stream: an ID3v2 tag or a Layer I-III
+// frame header.
+bool looks_like_mpeg(const unsigned char* head, std::size_t size);
+
+// A decoder over a seekable file descriptor (read with pread from offset 0, not owned) or over
+// bytes in memory; either must outlive it. The length is counted exactly (every frame header is
+// parsed) when it opens. Damaged data, where the decoder would have to skip bytes to find the
+// next frame, throws Error(kCorruptAudio) naming the place: at open when the frame headers are
+// damaged, while reading otherwise. Nothing is ever printed.
+class MpegDecoder {
+ public:
+  MpegDecoder(int fd, std::string name);
+  MpegDecoder(const unsigned char* data, std::size_t size, std::string name);
+  ~MpegDecoder();
+  MpegDecoder(const MpegDecoder&) = delete;
+  MpegDecoder& operator=(const MpegDecoder&) = delete;
+
+  int sample_rate_hz() const;
+  int channels() const;
+  int64_t frames() const;  // samples per channel
+  int layer() const;       // 1, 2 or 3
+
+  // The next `count` frames (at most) as interleaved float samples; fewer only at the end.
+  int64_t read(float* interleaved, int64_t count);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spkid::detail
