@@ -71,6 +71,22 @@ TEST(BadInput, HeaderWithoutItsAudio) {
   expect_load_error(path, ErrorCode::kCorruptAudio);
 }
 
+TEST(BadInput, FileCutInsideItsHeaderIsDamagedNotAnotherKindOfFile) {
+  TempDir dir;
+  for (const char* extension : {"wav", "aiff", "flac"}) {
+    const std::string whole = dir.file(std::string("whole.") + extension);
+    test::write_audio(whole, test::sine(440, 1.0, kRate), kRate);
+    for (const uintmax_t kept : {12u, 20u, 30u}) {
+      const std::string path = dir.file("cut-" + std::to_string(kept) + "." + extension);
+      fs::copy_file(whole, path);
+      fs::resize_file(path, kept);
+      expect_load_error(path, ErrorCode::kCorruptAudio);
+      const std::string message = test::thrown_error([&] { load_audio(path); })->what();
+      EXPECT_NE(message.find("cut-short header"), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(BadInput, WavWithNoFrames) {
   TempDir dir;
   const std::string path = dir.file("no-frames.wav");

@@ -188,10 +188,25 @@ class SoundFile {
   FileDescriptor fd_;
   std::vector<unsigned char> bytes_;  // standard input or a pipe, as read
   MemoryStream memory_;
+  std::array<unsigned char, 12> head_{};  // the first bytes, zero-filled when fewer
   SF_INFO info_{};
   std::unique_ptr<SNDFILE, SndfileCloser> file_;
   std::unique_ptr<detail::MpegDecoder> mpeg_;
 };
+
+// The container whose signature starts `head`, or null: a file that starts like one and still
+// cannot be opened is damaged or cut short, not some other kind of file.
+const char* container_signature(const std::array<unsigned char, 12>& head) {
+  const auto at = [&](size_t offset, const char* magic) {
+    return std::memcmp(head.data() + offset, magic, std::strlen(magic)) == 0;
+  };
+  if ((at(0, "RIFF") || at(0, "RIFX") || at(0, "RF64")) && at(8, "WAVE")) return "WAV";
+  if (at(0, "FORM") && (at(8, "AIFF") || at(8, "AIFC"))) return "AIFF";
+  if (at(0, "fLaC")) return "FLAC";
+  if (at(0, "OggS")) return "Ogg";
+  if (at(0, "caff")) return "CAF";
+  return nullptr;
+}
 
 // Standard input for "-", else the file at `path`.
 FileDescriptor open_descriptor(const std::string& path) {
@@ -236,10 +251,9 @@ SoundFile::SoundFile(const std::string& path, double max_seconds)
     return;
   }
   if (status.st_size == 0) throw_empty(name_);
-  std::array<unsigned char, 4> head{};
-  const ssize_t head_size = ::pread(fd_.get(), head.data(), head.size(), 0);
+  const ssize_t head_size = ::pread(fd_.get(), head_.data(), head_.size(), 0);
   if (head_size < 0) throw_unreadable(name_, errno);
-  if (detail::looks_like_mpeg(head.data(), static_cast<size_t>(head_size))) {
+  if (detail::looks_like_mpeg(head_.data(), static_cast<size_t>(head_size))) {
     open_mpeg([this] { return std::make_unique<detail::MpegDecoder>(fd_.get(), name_); });
     return;
   }
@@ -295,6 +309,7 @@ void SoundFile::read_stream(int fd, double max_seconds) {
 
 void SoundFile::open_memory(const unsigned char* data, size_t size) {
   if (size == 0) throw_empty(name_);
+  std::memcpy(head_.data(), data, std::min(size, head_.size()));
   if (detail::looks_like_mpeg(data, size)) {
     open_mpeg([&] { return std::make_unique<detail::MpegDecoder>(data, size, name_); });
     return;
@@ -321,6 +336,11 @@ void SoundFile::open_with(OpenFn open_fn) {
     if (code == SF_ERR_MALFORMED_FILE) {
       throw Error(ErrorCode::kCorruptAudio,
                   name_ + ": damaged audio file (" + reason + "); copy or export it again");
+    }
+    if (const char* container = container_signature(head_)) {
+      throw Error(ErrorCode::kCorruptAudio, name_ + ": a " + container +
+                                                " file with a damaged or cut-short header (" +
+                                                reason + "); copy or export it again");
     }
     throw Error(ErrorCode::kUnsupportedFormat, name_ + ": not an audio file libsndfile can read (" +
                                                    reason + "); convert it to WAV or FLAC");
