@@ -224,6 +224,15 @@ TEST(Store, AFolderOpenToOthersIsMadePrivateToWriteAndRefusedToRead) {
   EXPECT_EQ(Store::open(dir, StoreAccess::kRead).list_speakers().size(), 1u);
 }
 
+TEST(Store, AStorePathThatIsALinkToNothingIsSaidSo) {
+  TempDir temp;
+  const std::string dir = temp.file("store");
+  fs::create_symlink(temp.file("nowhere"), dir);
+  expect_error([&] { Store::open(dir, StoreAccess::kCreate); }, ErrorCode::kIo,
+               dir + " is a symbolic link to nothing");
+  EXPECT_FALSE(fs::exists(temp.file("nowhere")));
+}
+
 TEST(Store, TheStoresOwnFilesAreNeverFollowedThroughLinks) {
   TempDir temp;
   const std::string elsewhere = temp.file("elsewhere.db");

@@ -111,6 +111,11 @@ bool make_directories(const std::string& dir, unsigned mode) {
       created = false;
       continue;
     }
+    if (saved_errno == EEXIST && ::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      throw Error(ErrorCode::kIo, prefix.string() +
+                                      " is a symbolic link to nothing: remove the link, or "
+                                      "choose another path");
+    }
     throw_io("cannot create the folder", prefix.string(), saved_errno,
              "check the permissions of its parent folder");
   }
