@@ -642,6 +642,26 @@ TEST(Store, RefusesFilesThatAreNotAStoreAndLeavesThemUntouched) {
   EXPECT_TRUE(read_bytes(dir + "/spkid.db") == before) << "the database changed";
 }
 
+TEST(Store, ATableOrColumnTakenAwayIsADamagedStoreNotABug) {
+  TempDir temp;
+  for (const char* damage :
+       {"DROP TABLE clips", "ALTER TABLE speakers RENAME COLUMN name TO label"}) {
+    const std::string dir = temp.file(std::string("store-") + damage);
+    Store::open(dir, StoreAccess::kCreate).add_enrollment(make_enrollment("alice", 1));
+    run_sql(dir + "/spkid.db", damage);
+    const std::optional<Error> error = test::thrown_error([&] {
+      Store store = Store::open(dir, StoreAccess::kRead);
+      store.list_speakers();
+      store.clips(ClipQuery{});
+    });
+    ASSERT_TRUE(error.has_value()) << damage;
+    EXPECT_EQ(error->code(), ErrorCode::kStore);
+    const std::string message = error->what();
+    EXPECT_NE(message.find("not a readable spkid store database"), std::string::npos) << message;
+    EXPECT_EQ(message.find("please report"), std::string::npos) << message;
+  }
+}
+
 // Version 1 of the schema as it was released; never edit it (it stands for stores on disk).
 constexpr const char* kVersion1Schema = R"sql(
 CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;

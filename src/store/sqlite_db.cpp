@@ -15,7 +15,12 @@ namespace {
 [[noreturn]] void throw_sqlite_error(int rc, const std::string& reason, const std::string& path,
                                      const std::string& doing) {
   const std::string sqlite_says = " (SQLite: " + reason + ")";
-  switch (rc & 0xff) {
+  // The schema version was checked when the store opened, so a table or column it lacks was
+  // taken away since, by damage or by another program: the store's state, not a bug.
+  const bool schema_damaged =
+      (rc & 0xff) == SQLITE_ERROR &&
+      (reason.rfind("no such table", 0) == 0 || reason.rfind("no such column", 0) == 0);
+  switch (schema_damaged ? SQLITE_CORRUPT : rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       throw Error(ErrorCode::kStore, "store database " + path +
