@@ -160,6 +160,16 @@ class EnrollCli : public testing::Test {
 };
 TempDir* EnrollCli::audio_ = nullptr;
 
+TEST_F(EnrollCli, AStoreThatCannotBeMadeIsAStoreErrorNotABadInput) {
+  // The store's folder would go inside a regular file: exit 4 (store), not 3 (bad input).
+  test::write_text(temp_.file("not-a-folder"), "x");
+  const CommandResult result = test::run_command(shell_quote(SPKID_BINARY) + " --store " +
+                                                 shell_quote(temp_.file("not-a-folder/store")) +
+                                                 " enroll " + quoted("alice.wav"));
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  expect_one_error_line(result, "not-a-folder");
+}
+
 TEST_F(EnrollCli, EnrollListRenameRemove) {
   const CommandResult missing = spkid("list");
   EXPECT_EQ(missing.exit_code, 4);

@@ -228,7 +228,7 @@ TEST(Store, AStorePathThatIsALinkToNothingIsSaidSo) {
   TempDir temp;
   const std::string dir = temp.file("store");
   fs::create_symlink(temp.file("nowhere"), dir);
-  expect_error([&] { Store::open(dir, StoreAccess::kCreate); }, ErrorCode::kIo,
+  expect_error([&] { Store::open(dir, StoreAccess::kCreate); }, ErrorCode::kStore,
                dir + " is a symbolic link to nothing");
   EXPECT_FALSE(fs::exists(temp.file("nowhere")));
 }

@@ -34,6 +34,18 @@ using store_detail::Transaction;
 
 namespace {
 
+// A file-system failure on the store's own folder and files is the store's (ErrorCode::kStore,
+// exit status 4), not a bad input's: the file utilities report it as kIo, whoever calls them.
+template <typename Fn>
+decltype(auto) as_store_error(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Error& error) {
+    if (error.code() != ErrorCode::kIo) throw;
+    throw Error(ErrorCode::kStore, error.what());
+  }
+}
+
 constexpr const char* kFeatureOptionsKey = "feature_options";
 // Speech is kept as int16 with libsndfile's scale (sample / 32768), so the speech of a 16-bit
 // recording that needed no resampling comes back exactly as it was decoded.
@@ -543,7 +555,7 @@ Store Store::open(const std::string& dir, StoreAccess access) {
   }
   const std::string db_path = (std::filesystem::path(dir) / kStoreDatabaseName).string();
   const std::string no_store = "no store at " + dir + ": enroll a speaker first";
-  if (access == StoreAccess::kCreate) make_directories(dir, 0700);
+  if (access == StoreAccess::kCreate) as_store_error([&] { return make_directories(dir, 0700); });
   secure_store_folder(dir, db_path, access);
   if (access == StoreAccess::kCreate) {
     create_private_file(db_path, dir);
@@ -934,7 +946,7 @@ ModelRecord Store::register_model(const NewModel& model, std::string_view model_
   Database& db = impl_->db;
   const std::string file_name = new_model_file_name(model.file_extension);
   const std::string path = (std::filesystem::path(impl_->dir) / file_name).string();
-  write_file_atomically(path, model_bytes, 0600);
+  as_store_error([&] { write_file_atomically(path, model_bytes, 0600); });
   int64_t model_id = 0;
   std::vector<std::string> replaced_files;
   try {
@@ -1023,8 +1035,8 @@ void Store::check_model_file(const ModelRecord& model) const {
                                        "links; remove it and run spkid train (or identify) again");
   }
   if (fd < 0) {
-    throw Error(ErrorCode::kIo, "cannot read " + model.path + ": " + std::strerror(errno) +
-                                    "; check its permissions");
+    throw Error(ErrorCode::kStore, "cannot read " + model.path + ": " + std::strerror(errno) +
+                                       "; check its permissions");
   }
   std::string bytes;
   char buffer[1 << 16];
