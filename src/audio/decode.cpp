@@ -178,9 +178,8 @@ class SoundFile {
   void open_memory(const unsigned char* data, size_t size);
   template <typename OpenFn>
   void open_with(OpenFn open_fn);
-  // Opens `mpeg_` from `make`, then fills info_ from it.
-  template <typename MakeFn>
-  void open_mpeg(MakeFn make);
+  // Takes `decoder` as the reader and fills info_ from it.
+  void open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder);
   void check_header() const;
 
   // Destroyed bottom-up: libsndfile closes before the descriptor and the bytes it reads go.
@@ -254,7 +253,7 @@ SoundFile::SoundFile(const std::string& path, double max_seconds)
   const ssize_t head_size = ::pread(fd_.get(), head_.data(), head_.size(), 0);
   if (head_size < 0) throw_unreadable(name_, errno);
   if (detail::looks_like_mpeg(head_.data(), static_cast<size_t>(head_size))) {
-    open_mpeg([this] { return std::make_unique<detail::MpegDecoder>(fd_.get(), name_); });
+    open_mpeg(std::make_unique<detail::MpegDecoder>(fd_.get(), name_));
     return;
   }
   open_with([this](SF_INFO* info) { return sf_open_fd(fd_.get(), SFM_READ, info, SF_FALSE); });
@@ -311,7 +310,7 @@ void SoundFile::open_memory(const unsigned char* data, size_t size) {
   if (size == 0) throw_empty(name_);
   std::memcpy(head_.data(), data, std::min(size, head_.size()));
   if (detail::looks_like_mpeg(data, size)) {
-    open_mpeg([&] { return std::make_unique<detail::MpegDecoder>(data, size, name_); });
+    open_mpeg(std::make_unique<detail::MpegDecoder>(data, size, name_));
     return;
   }
   memory_ = MemoryStream{data, static_cast<sf_count_t>(size), 0};
@@ -348,9 +347,8 @@ void SoundFile::open_with(OpenFn open_fn) {
   check_header();
 }
 
-template <typename MakeFn>
-void SoundFile::open_mpeg(MakeFn make) {
-  mpeg_ = make();
+void SoundFile::open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder) {
+  mpeg_ = std::move(decoder);
   static constexpr std::array<int, 3> kLayers = {SF_FORMAT_MPEG_LAYER_I, SF_FORMAT_MPEG_LAYER_II,
                                                  SF_FORMAT_MPEG_LAYER_III};
   info_.format =

@@ -77,6 +77,7 @@ struct Scan {
   int64_t frames = 0;
   int64_t declared_frames = -1;  // by a LAME/Xing info frame, when there is one
   bool lost_sync = false;        // the count stopped at bytes that were not a frame
+  int layer = 0;
 };
 
 Scan open_and_scan(ByteSource& source, bool resync, const std::string& name) {
@@ -119,6 +120,12 @@ Scan open_and_scan(ByteSource& source, bool resync, const std::string& name) {
   scan.frames = length;
   const int last_error = mpg123_errcode(mh);
   scan.lost_sync = last_error == MPG123_OUT_OF_SYNC || last_error == MPG123_RESYNC_FAIL;
+  mpg123_frameinfo info{};
+  if (mpg123_info(mh, &info) != MPG123_OK) {
+    throw Error(ErrorCode::kCorruptAudio, name + ": damaged MPEG frame header (" +
+                                              mpg123_strerror(mh) + "); copy or export it again");
+  }
+  scan.layer = info.layer;
   return scan;
 }
 
@@ -127,13 +134,10 @@ Scan open_and_scan(ByteSource& source, bool resync, const std::string& name) {
 struct MpegDecoder::Impl {
   std::string name;
   ByteSource source;
-  Handle handle;
-  long rate = 0;
-  int channels = 0;
-  int64_t frames = 0;
-  int layer = 0;
+  Scan scan;  // of `source` without resync, its handle the one that decodes
 
-  [[noreturn]] void throw_damaged(double at_seconds) const {
+  [[noreturn]] void throw_damaged(int64_t at_frame) const {
+    const double at_seconds = static_cast<double>(at_frame) / static_cast<double>(scan.rate);
     throw Error(ErrorCode::kCorruptAudio,
                 name + ": damaged MPEG audio after " + format_seconds(at_seconds) +
                     ": the frames that follow are found only by skipping bytes; copy or export "
@@ -141,54 +145,32 @@ struct MpegDecoder::Impl {
   }
 
   void open() {
-    Scan strict = open_and_scan(source, false, name);
-    if (strict.lost_sync) {
+    scan = open_and_scan(source, false, name);
+    if (scan.lost_sync) {
       // Tags or padding after the last frame stop the count too; more audio after the place
       // where it stopped is damage (or a splice) in the middle.
       ByteSource again = source;
       again.position = 0;
-      const Scan lenient = open_and_scan(again, true, name);
-      if (lenient.frames > strict.frames) {
-        throw_damaged(static_cast<double>(strict.frames) / static_cast<double>(strict.rate));
-      }
+      if (open_and_scan(again, true, name).frames > scan.frames) throw_damaged(scan.frames);
     }
-    if (strict.declared_frames > strict.frames) {
-      const auto seconds = [&](int64_t n) {
-        return format_seconds(static_cast<double>(n) / static_cast<double>(strict.rate));
-      };
-      throw Error(ErrorCode::kCorruptAudio, name + ": truncated: the audio stops after " +
-                                                seconds(strict.frames) + " of the " +
-                                                seconds(strict.declared_frames) +
-                                                " its header declares; copy or export it again");
-    }
-    handle = std::move(strict.handle);
-    rate = strict.rate;
-    channels = strict.channels;
-    frames = strict.frames;
-    mpg123_frameinfo info{};
-    if (mpg123_info(handle.get(), &info) != MPG123_OK) {
-      throw Error(ErrorCode::kCorruptAudio, name + ": damaged MPEG frame header (" +
-                                                mpg123_strerror(handle.get()) +
-                                                "); copy or export it again");
-    }
-    layer = info.layer;
   }
 
   int64_t read(float* interleaved, int64_t count) {
     unsigned char* out = reinterpret_cast<unsigned char*>(interleaved);
-    const size_t frame_bytes = sizeof(float) * static_cast<size_t>(channels);
+    mpg123_handle* mh = scan.handle.get();
+    const size_t frame_bytes = sizeof(float) * static_cast<size_t>(scan.channels);
     const size_t wanted = frame_bytes * static_cast<size_t>(count);
     size_t total = 0;
     while (total < wanted) {
       size_t done = 0;
-      const int status = mpg123_read(handle.get(), out + total, wanted - total, &done);
+      const int status = mpg123_read(mh, out + total, wanted - total, &done);
       total += done;
       if (status == MPG123_DONE) break;
       if (status == MPG123_NEW_FORMAT) {
         long new_rate = 0;
         int new_channels = 0, encoding = 0;
-        mpg123_getformat(handle.get(), &new_rate, &new_channels, &encoding);
-        if (new_rate != rate || new_channels != channels) {
+        mpg123_getformat(mh, &new_rate, &new_channels, &encoding);
+        if (new_rate != scan.rate || new_channels != scan.channels) {
           throw Error(ErrorCode::kUnsupportedFormat,
                       name +
                           ": the MPEG stream changes its sample rate or channels midway; "
@@ -196,10 +178,7 @@ struct MpegDecoder::Impl {
         }
         continue;
       }
-      if (status != MPG123_OK) {
-        const off_t sample = std::max<off_t>(0, mpg123_tell(handle.get()));
-        throw_damaged(static_cast<double>(sample) / static_cast<double>(rate));
-      }
+      if (status != MPG123_OK) throw_damaged(std::max<off_t>(0, mpg123_tell(mh)));
     }
     return static_cast<int64_t>(total / frame_bytes);
   }
@@ -221,10 +200,14 @@ MpegDecoder::MpegDecoder(const unsigned char* data, std::size_t size, std::strin
 
 MpegDecoder::~MpegDecoder() = default;
 
-int MpegDecoder::sample_rate_hz() const { return static_cast<int>(impl_->rate); }
-int MpegDecoder::channels() const { return impl_->channels; }
-int64_t MpegDecoder::frames() const { return impl_->frames; }
-int MpegDecoder::layer() const { return impl_->layer; }
+int MpegDecoder::sample_rate_hz() const { return static_cast<int>(impl_->scan.rate); }
+int MpegDecoder::channels() const { return impl_->scan.channels; }
+// A LAME/Xing header that declares more than the frames there are: reading comes up short, and
+// the reader reports the truncation as it does for any format.
+int64_t MpegDecoder::frames() const {
+  return std::max(impl_->scan.frames, impl_->scan.declared_frames);
+}
+int MpegDecoder::layer() const { return impl_->scan.layer; }
 int64_t MpegDecoder::read(float* interleaved, int64_t count) {
   return impl_->read(interleaved, count);
 }

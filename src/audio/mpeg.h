@@ -29,7 +29,7 @@ class MpegDecoder {
 
   int sample_rate_hz() const;
   int channels() const;
-  int64_t frames() const;  // samples per channel
+  int64_t frames() const;  // samples per channel, as the header declares or as counted
   int layer() const;       // 1, 2 or 3
 
   // The next `count` frames (at most) as interleaved float samples; fewer only at the end.

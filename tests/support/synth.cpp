@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -188,46 +189,42 @@ std::optional<Error> thrown_error(const std::function<void()>& action) {
   return std::nullopt;
 }
 
-void with_stdin(int fd, const std::function<void()>& action) {
-  const int saved = ::dup(STDIN_FILENO);
-  if (saved < 0 || ::dup2(fd, STDIN_FILENO) < 0) throw std::runtime_error("cannot redirect stdin");
-  const auto restore = [saved] {
-    ::dup2(saved, STDIN_FILENO);
-    ::close(saved);
-  };
-  try {
-    action();
-  } catch (...) {
-    restore();
-    throw;
+namespace {
+
+// Runs `action` with descriptor `target` pointing where `fd` points, then restores it, also
+// when `action` throws.
+void with_redirected(int target, int fd, const std::function<void()>& action) {
+  const int saved = ::dup(target);
+  if (saved < 0 || ::dup2(fd, target) < 0) {
+    throw std::runtime_error("cannot redirect descriptor " + std::to_string(target));
   }
-  restore();
+  struct Restore {
+    int target, saved;
+    ~Restore() {
+      ::dup2(saved, target);
+      ::close(saved);
+    }
+  } restore{target, saved};
+  action();
+}
+
+}  // namespace
+
+void with_stdin(int fd, const std::function<void()>& action) {
+  with_redirected(STDIN_FILENO, fd, action);
 }
 
 std::string stderr_of(const std::function<void()>& action) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> capture(std::tmpfile(), &std::fclose);
+  if (!capture) throw std::runtime_error("cannot make a file to capture stderr");
   std::fflush(stderr);
-  std::FILE* capture = std::tmpfile();
-  const int saved = ::dup(STDERR_FILENO);
-  if (capture == nullptr || saved < 0 || ::dup2(::fileno(capture), STDERR_FILENO) < 0) {
-    throw std::runtime_error("cannot redirect stderr");
-  }
-  const auto restore = [saved] {
-    std::fflush(stderr);
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-  };
-  try {
+  with_redirected(STDERR_FILENO, ::fileno(capture.get()), [&] {
     action();
-  } catch (...) {
-    restore();
-    std::fclose(capture);
-    throw;
-  }
-  restore();
+    std::fflush(stderr);
+  });
   std::string text;
-  std::rewind(capture);
-  for (int c; (c = std::fgetc(capture)) != EOF;) text += static_cast<char>(c);
-  std::fclose(capture);
+  std::rewind(capture.get());
+  for (int c; (c = std::fgetc(capture.get())) != EOF;) text += static_cast<char>(c);
   return text;
 }
 
