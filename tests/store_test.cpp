@@ -1,9 +1,8 @@
-// The enrollment store: SQLite schema, migrations, safety of the files, concurrency, names.
+// The enrollment store: SQLite schema, migrations, safety of the files, concurrency.
 #include "spkid/store.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,47 +22,20 @@
 
 #include "spkid/error.h"
 #include "spkid/fs_util.h"
-#include "spkid/speaker_name.h"
+#include "store_fixtures.h"
 #include "synth.h"
 
 namespace spkid {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
+using test::make_enrollment;
+using test::query_int;
+using test::query_text;
+using test::random_features;
+using test::run_sql;
 using test::TempDir;
-
-// Features of a clip of `num_frames` frames, values drawn from `seed`.
-FeatureMatrix random_features(int num_frames, unsigned seed,
-                              const FeatureOptions& options = FeatureOptions{}) {
-  FeatureMatrix features;
-  features.num_frames = num_frames;
-  features.num_features = options.num_features();
-  features.data.resize(static_cast<std::size_t>(num_frames) * features.num_features);
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& x : features.data) x = normal(rng);
-  return features;
-}
-
-// An enrollment of a synthetic voice with 10 s of speech: `seed` picks both the audio (hence the
-// digest) and the features, so two seeds give two different recordings.
-Enrollment make_enrollment(const std::string& speaker, unsigned seed, int num_clips = 2,
-                           const FeatureOptions& options = FeatureOptions{}) {
-  test::Voice voice;
-  voice.pitch_hz = 100 + seed;
-  Enrollment enrollment;
-  enrollment.speaker = speaker;
-  enrollment.speech = test::speech_like(voice, 10.0, options.sample_rate_hz, seed);
-  enrollment.recording.source_path = speaker + "-" + std::to_string(seed) + ".wav";
-  enrollment.recording.sha256 = sha256_of_samples(enrollment.speech);
-  enrollment.recording.duration_seconds = 12.5;
-  enrollment.recording.speech_seconds = 10.0;
-  enrollment.feature_options = options;
-  for (int i = 0; i < num_clips; ++i) {
-    enrollment.clip_features.push_back(random_features(40, seed * 100 + i, options));
-  }
-  return enrollment;
-}
 
 ClipQuery clips_of(const std::string& speaker) {
   ClipQuery query;
@@ -99,35 +71,6 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
-// Runs SQL on a database directly, as another program (or an older spkid) would.
-void run_sql(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
-  sqlite3_free(message);
-  sqlite3_close(db);
-}
-
-// The first column of the first row of a query, as text.
-std::string query_text(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr), SQLITE_OK) << sql;
-  EXPECT_EQ(sqlite3_step(statement), SQLITE_ROW) << sql;
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-  std::string value = text ? text : "";
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return value;
-}
-
-int64_t query_int(const std::string& db_path, const std::string& sql) {
-  return std::stoll(query_text(db_path, sql));
-}
-
 // An SQL blob literal (x'...') of little-endian float32 values, as the store keeps vectors.
 std::string sql_float_blob(const std::vector<float>& values) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -145,18 +88,6 @@ std::string sql_float_blob(const std::vector<float>& values) {
 
 // One int16 step of the stored speech, libsndfile's: full scale is 32768.
 constexpr float kPcm16Step = 1.0f / 32768;
-
-// Expects `call` to throw spkid::Error with `code` and a message containing `fragment`.
-template <typename Call>
-void expect_error(Call call, ErrorCode code, const std::string& fragment) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected one containing \"" << fragment << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 
 TEST(Sha256OfSamples, MatchesReferenceDigests) {
   // References: Python's hashlib.sha256 of the same little-endian float32 bytes.
@@ -470,58 +401,6 @@ TEST(Store, RefusesInconsistentEnrollments) {
                "speech lasts 30.000 s at 16000 Hz, but its provenance says 10.000 s");
   EXPECT_TRUE(store.list_speakers().empty());
   EXPECT_TRUE(store.recording_speech().empty());
-}
-
-struct BadName {
-  std::string name;
-  std::string reason;  // a fragment of the error message
-};
-
-TEST(SpeakerName, AcceptsOrdinaryNamesAndRefusesBadOnesWithTheReason) {
-  const auto repeat = [](const std::string& piece, int times) {
-    std::string out;
-    for (int i = 0; i < times; ++i) out += piece;
-    return out;
-  };
-  for (const std::string& good :
-       std::vector<std::string>{"alice", "Mary Ann", "o'brien", "Ødegård", "李雷", "x.y", "...",
-                                "unknown-speaker", std::string(64, 'a'), "a" + repeat("李", 21)}) {
-    EXPECT_NO_THROW(validate_speaker_name(good)) << good;
-  }
-  const std::vector<BadName> bad = {
-      {"", "empty"},
-      {std::string(65, 'a'), "65 bytes long"},
-      {"aa" + repeat("李", 21), "65 bytes long"},  // 23 characters, but 65 bytes
-      {"a/b", "'/' or '\\'"},
-      {"a\\b", "'/' or '\\'"},
-      {"/", "'/' or '\\'"},
-      {".", "'.' and '..'"},
-      {"..", "'.' and '..'"},
-      {" alice", "whitespace"},
-      {"alice ", "whitespace"},
-      {"alice\u00a0", "whitespace"},
-      {"tab\there", "control"},
-      {"line\nbreak", "control"},
-      {std::string("nul\0byte", 8), "control"},
-      {"del\x7f", "control"},
-      {"c1\u0085", "control"},
-      {"evil\u202eod", "text-direction"},
-      {"bad\xff", "not valid UTF-8"},
-      {"overlong\xc0\xaf", "not valid UTF-8"},
-      {"surrogate\xed\xa0\x80", "not valid UTF-8"},
-      {"cut\xe6\x9d", "not valid UTF-8"},
-      {"unknown", "identify prints"},
-      {"Unknown", "identify prints"},
-  };
-  for (const BadName& b : bad) {
-    expect_error([&] { validate_speaker_name(b.name); }, ErrorCode::kInvalidArgument, b.reason);
-  }
-}
-
-TEST(SpeakerName, QuotesNamesWithoutPassingControlBytesToTheTerminal) {
-  EXPECT_EQ(quote_speaker_name("Ødegård"), "'Ødegård'");
-  EXPECT_EQ(quote_speaker_name("a\x1b[2Jb"), "'a\\x1B[2Jb'");
-  EXPECT_EQ(quote_speaker_name("bad\xff"), "'bad\\xFF'");
 }
 
 TEST(Store, BadNamesChangeNothing) {
