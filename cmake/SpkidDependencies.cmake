@@ -11,6 +11,8 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+# Speaker names: NFC normalization and the confusable skeletons of look-alike names.
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 # LibTorch (Debian's libtorch-dev), for src/model only: its headers are slow to compile.
 find_package(Torch REQUIRED)

@@ -17,13 +17,13 @@ struct RenameSettings {
 int run_rename(const RenameSettings& settings, const Context& context) {
   Store store = Store::open(context.store_dir, StoreAccess::kWrite);
   store.rename_speaker(settings.old_name, settings.new_name);
+  const std::string new_name = canonical_speaker_name(settings.new_name);  // as stored
   if (settings.json) {
-    print_json_line({{"speaker", settings.new_name},
-                     {"previous_name", settings.old_name},
-                     {"status", "renamed"}});
+    print_json_line(
+        {{"speaker", new_name}, {"previous_name", settings.old_name}, {"status", "renamed"}});
   } else {
     std::cout << "renamed " << quote_speaker_name(settings.old_name) << " to "
-              << quote_speaker_name(settings.new_name) << '\n';
+              << quote_speaker_name(new_name) << '\n';
   }
   return kExitSuccess;
 }

@@ -9,7 +9,7 @@ namespace spkid {
 
 // A recording and the speaker it is labelled with.
 struct LabelledRecording {
-  std::string speaker;
+  std::string speaker;  // canonical_speaker_name() of the folder name or list label
   std::string path;
   std::string origin;  // where the label came from, for messages: "list.txt:12", "DIR/alice"
 };

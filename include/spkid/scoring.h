@@ -128,7 +128,9 @@ class SpeakerGallery {
   // Fixed by the cohort or the first embedding added; 0 until then.
   int embedding_size() const { return embedding_size_; }
   std::size_t size() const { return speakers_.size(); }
-  bool contains(const std::string& speaker) const { return speakers_.count(speaker) > 0; }
+  // Names are kept and looked up in canonical_speaker_name() form (NFC): "é" matches however
+  // it was typed.
+  bool contains(const std::string& speaker) const;
   std::vector<std::string> speakers() const;  // by name
   // Throws Error(kInvalidArgument) for a speaker not in the gallery.
   std::size_t num_embeddings(const std::string& speaker) const;

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "spkid/error.h"
+#include "spkid/speaker_name.h"
 
 namespace spkid {
 namespace {
@@ -110,7 +111,8 @@ std::vector<LabelledRecording> parse_list(std::istream& in, const std::string& l
     }
     const fs::path resolved =
         fs::path(path).is_absolute() || path == "-" ? fs::path(path) : base_dir / path;
-    recordings.push_back({line.substr(0, name_end), resolved.lexically_normal().string(), origin});
+    recordings.push_back({canonical_speaker_name(line.substr(0, name_end)),
+                          resolved.lexically_normal().string(), origin});
   }
   if (in.bad()) {
     throw Error(ErrorCode::kIo, "cannot read the list " + list_name + "; check the file");
@@ -159,8 +161,8 @@ std::vector<LabelledRecording> list_dataset_folder(const std::string& dataset_di
   std::vector<LabelledRecording> recordings;
   for (const fs::path& speaker_dir : speaker_dirs) {
     for (std::string& file : audio_files_under(speaker_dir)) {
-      recordings.push_back(
-          {speaker_dir.filename().string(), std::move(file), speaker_dir.string()});
+      recordings.push_back({canonical_speaker_name(speaker_dir.filename().string()),
+                            std::move(file), speaker_dir.string()});
     }
   }
   if (recordings.empty()) {

@@ -82,8 +82,12 @@ std::vector<std::string> SpeakerGallery::speakers() const {
   return names;
 }
 
+bool SpeakerGallery::contains(const std::string& speaker) const {
+  return speakers_.count(canonical_speaker_name(speaker)) > 0;
+}
+
 const SpeakerGallery::Speaker& SpeakerGallery::find(const std::string& speaker) const {
-  const auto it = speakers_.find(speaker);
+  const auto it = speakers_.find(canonical_speaker_name(speaker));
   if (it == speakers_.end()) not_enrolled(speaker);
   return it->second;
 }
@@ -96,9 +100,10 @@ const std::vector<float>& SpeakerGallery::centroid(const std::string& speaker) c
   return find(speaker).centroid;
 }
 
-void SpeakerGallery::add(const std::string& speaker,
+void SpeakerGallery::add(const std::string& name,
                          const std::vector<std::vector<float>>& embeddings) {
-  validate_speaker_name(speaker);
+  validate_speaker_name(name);
+  const std::string speaker = canonical_speaker_name(name);
   if (embeddings.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "no embeddings given for " +
                                                  quote_speaker_name(speaker) +
@@ -121,15 +126,16 @@ void SpeakerGallery::add(const std::string& speaker,
 }
 
 void SpeakerGallery::remove(const std::string& speaker) {
-  if (speakers_.erase(speaker) == 0) not_enrolled(speaker);
+  if (speakers_.erase(canonical_speaker_name(speaker)) == 0) not_enrolled(speaker);
   changed();
 }
 
-void SpeakerGallery::rename(const std::string& old_name, const std::string& new_name) {
-  const auto it = speakers_.find(old_name);
+void SpeakerGallery::rename(const std::string& old_name, const std::string& name) {
+  const auto it = speakers_.find(canonical_speaker_name(old_name));
   if (it == speakers_.end()) not_enrolled(old_name);
-  validate_speaker_name(new_name);
-  if (new_name == old_name) return;
+  validate_speaker_name(name);
+  const std::string new_name = canonical_speaker_name(name);
+  if (new_name == it->first) return;
   if (contains(new_name)) {
     throw Error(ErrorCode::kInvalidArgument, "a speaker " + quote_speaker_name(new_name) +
                                                  " is already enrolled: choose another name");
@@ -187,8 +193,9 @@ std::vector<SpeakerScore> SpeakerGallery::scores(const std::vector<float>& query
   return all;
 }
 
-double SpeakerGallery::score_as(const std::string& speaker, const std::vector<float>& centroid,
+double SpeakerGallery::score_as(const std::string& name, const std::vector<float>& centroid,
                                 const std::vector<float>& query) const {
+  const std::string speaker = canonical_speaker_name(name);
   find(speaker);
   const Query prepared = prepare(query);
   const std::vector<float> unit = scoring_detail::unit_direction(centroid);
@@ -219,10 +226,11 @@ Identification SpeakerGallery::identify(const std::vector<float>& query, double 
 Verification SpeakerGallery::verify(const std::string& speaker, const std::vector<float>& query,
                                     double threshold) const {
   scoring_detail::check_threshold(threshold);
-  const Speaker& enrolled = find(speaker);
+  const std::string name = canonical_speaker_name(speaker);
+  const Speaker& enrolled = find(name);
   Verification verification;
-  verification.speaker = speaker;
-  verification.score = score(speaker, enrolled, prepare(query), "");
+  verification.speaker = name;
+  verification.score = score(name, enrolled, prepare(query), "");
   verification.threshold = threshold;
   verification.accepted = verification.score >= threshold;
   return verification;

@@ -1,5 +1,10 @@
 #include "spkid/speaker_name.h"
 
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/uspoof.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -75,6 +80,38 @@ bool equals_ignoring_ascii_case(const std::string& a, const char* b) {
   return i == a.size() && b[i] == '\0';
 }
 
+void check_icu(UErrorCode status, const char* what) {
+  if (U_FAILURE(status)) {
+    throw Error(ErrorCode::kInternal, std::string("ICU could not ") + what + ": " +
+                                          u_errorName(status) + "; reinstall libicu72");
+  }
+}
+
+std::string to_utf8(const icu::UnicodeString& text) {
+  std::string utf8;
+  text.toUTF8String(utf8);
+  return utf8;
+}
+
+bool is_ascii(const std::string& text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// The confusables data of UTS #39, opened once; ICU's checking functions may be called from
+// several threads on one configured checker.
+const USpoofChecker& spoof_checker() {
+  static const USpoofChecker* const checker = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    USpoofChecker* opened = uspoof_open(&status);
+    check_icu(status, "load its confusable characters");
+    return opened;
+  }();
+  return *checker;
+}
+
 [[noreturn]] void reject(const std::string& name, const std::string& reason) {
   throw Error(ErrorCode::kInvalidArgument,
               "bad speaker name " + quote_speaker_name(name) + ": " + reason);
@@ -110,6 +147,46 @@ void validate_speaker_name(const std::string& name) {
   }
   if (equals_ignoring_ascii_case(name, kUnknownSpeaker)) {
     reject(name, "'unknown' is what identify prints when nobody matches; choose another name");
+  }
+}
+
+std::string canonical_speaker_name(const std::string& name) {
+  if (is_ascii(name) || !decode_utf8(name)) return name;
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
+  check_icu(status, "load Unicode normalization");
+  const icu::UnicodeString normalized = nfc->normalize(icu::UnicodeString::fromUTF8(name), status);
+  check_icu(status, "normalize a name to NFC");
+  return to_utf8(normalized);
+}
+
+std::string speaker_name_lookalike_key(const std::string& name) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  check_icu(status, "load Unicode case folding");
+  const icu::UnicodeString folded = fold->normalize(icu::UnicodeString::fromUTF8(name), status);
+  check_icu(status, "fold a name's case");
+  icu::UnicodeString skeleton;
+  uspoof_getSkeletonUnicodeString(&spoof_checker(), 0, folded, skeleton, &status);
+  check_icu(status, "compute a name's confusable skeleton");
+  return to_utf8(skeleton);
+}
+
+void validate_new_speaker_name(const std::string& name) {
+  validate_speaker_name(name);
+  const std::vector<char32_t> code_points = *decode_utf8(name);
+  for (char32_t cp : code_points) {
+    if (u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+      reject(name, std::string("it contains the invisible character ") + code +
+                       "; type the name again without it");
+    }
+  }
+  if (speaker_name_lookalike_key(name) == speaker_name_lookalike_key(kUnknownSpeaker)) {
+    reject(name,
+           "it looks like 'unknown', what identify prints when nobody matches; choose another "
+           "name");
   }
 }
 

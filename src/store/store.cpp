@@ -311,13 +311,6 @@ Statement summary_query(Database& db, const char* where) {
   return db.prepare((std::string(kSpeakerSummarySelect) + where + " GROUP BY s.id").c_str());
 }
 
-std::optional<SpeakerSummary> summary_by_name(Database& db, const std::string& name) {
-  Statement query = summary_query(db, "WHERE s.name = ?1");
-  query.bind(1, name);
-  if (!query.step()) return std::nullopt;
-  return read_summary(query);
-}
-
 SpeakerSummary summary_by_id(Database& db, int64_t id) {
   Statement query = summary_query(db, "WHERE s.id = ?1");
   query.bind(1, id);
@@ -325,11 +318,47 @@ SpeakerSummary summary_by_id(Database& db, int64_t id) {
   return read_summary(query);
 }
 
+// Every speaker's id and name, for the comparisons SQL cannot make.
+std::vector<std::pair<int64_t, std::string>> speaker_names(Database& db) {
+  Statement query = db.prepare("SELECT id, name FROM speakers");
+  std::vector<std::pair<int64_t, std::string>> names;
+  while (query.step()) names.emplace_back(query.column_int64(0), query.column_text(1));
+  return names;
+}
+
+// The speaker `name` names, in whatever Unicode normalization form it is typed. Names are
+// stored in NFC (canonical_speaker_name()); those enrolled by earlier versions may be in
+// another form, and are found by comparing the canonical forms of all names.
 std::optional<int64_t> find_speaker_id(Database& db, const std::string& name) {
-  Statement query = db.prepare("SELECT id FROM speakers WHERE name = ?1");
-  query.bind(1, name);
-  if (!query.step()) return std::nullopt;
-  return query.column_int64(0);
+  const std::string canonical = canonical_speaker_name(name);
+  Statement query = db.prepare("SELECT id FROM speakers WHERE name = ?1 OR name = ?2");
+  query.bind(1, canonical).bind(2, name);
+  if (query.step()) return query.column_int64(0);
+  for (const auto& [id, stored] : speaker_names(db)) {
+    if (canonical_speaker_name(stored) == canonical) return id;
+  }
+  return std::nullopt;
+}
+
+std::optional<SpeakerSummary> summary_by_name(Database& db, const std::string& name) {
+  const auto id = find_speaker_id(db, name);
+  if (!id) return std::nullopt;
+  return summary_by_id(db, *id);
+}
+
+// Refuses a new name (canonical, and validate_new_speaker_name() passed) that looks the same
+// as another speaker's on screen: `identify` would print two names a listener cannot tell
+// apart. `self` is the speaker being renamed, whose own name may look like the new one.
+void require_distinct_looking_name(Database& db, const std::string& name,
+                                   std::optional<int64_t> self) {
+  const std::string key = speaker_name_lookalike_key(name);
+  for (const auto& [id, stored] : speaker_names(db)) {
+    if (id != self && speaker_name_lookalike_key(stored) == key) {
+      invalid("the name " + quote_speaker_name(name) + " looks the same as the enrolled speaker " +
+              quote_speaker_name(stored) + ": use " + quote_speaker_name(stored) +
+              " for that person, or choose a name that looks different");
+    }
+  }
 }
 
 RecordingRecord read_recording(const Statement& row) {
@@ -640,7 +669,10 @@ EnrollmentResult Store::add_enrollment(const Enrollment& enrollment) {
   }
   require_store_feature_options(db, enrollment.feature_options);
   if (!speaker_id) {
-    db.prepare("INSERT INTO speakers (name) VALUES (?1)").bind(1, enrollment.speaker).run();
+    const std::string name = canonical_speaker_name(enrollment.speaker);
+    validate_new_speaker_name(name);
+    require_distinct_looking_name(db, name, std::nullopt);
+    db.prepare("INSERT INTO speakers (name) VALUES (?1)").bind(1, name).run();
     speaker_id = db.last_insert_rowid();
     result.new_speaker = true;
   }
@@ -742,20 +774,23 @@ SpeakerSummary Store::remove_speaker(const std::string& name) {
 
 void Store::rename_speaker(const std::string& old_name, const std::string& new_name) {
   impl_->require_write_access();
-  validate_speaker_name(new_name);
+  validate_new_speaker_name(new_name);
+  const std::string name = canonical_speaker_name(new_name);
   Database& db = impl_->db;
   Transaction transaction(db, Transaction::Kind::kWrite);
   const auto speaker_id = find_speaker_id(db, old_name);
   if (!speaker_id) unknown_speaker(old_name, impl_->dir);
-  if (old_name == new_name) return;
-  if (find_speaker_id(db, new_name)) {
-    invalid("cannot rename " + quote_speaker_name(old_name) + " to " +
-            quote_speaker_name(new_name) + ": that name is taken; remove " +
-            quote_speaker_name(new_name) + " first or choose another name");
+  const auto taken_by = find_speaker_id(db, name);
+  if (taken_by == speaker_id) return;
+  if (taken_by) {
+    invalid("cannot rename " + quote_speaker_name(old_name) + " to " + quote_speaker_name(name) +
+            ": that name is taken; remove " + quote_speaker_name(name) +
+            " first or choose another name");
   }
+  require_distinct_looking_name(db, name, speaker_id);
   db.prepare("UPDATE speakers SET name = ?2 WHERE id = ?1")
       .bind(1, *speaker_id)
-      .bind(2, new_name)
+      .bind(2, name)
       .run();
   transaction.commit();
 }
@@ -763,13 +798,15 @@ void Store::rename_speaker(const std::string& old_name, const std::string& new_n
 std::vector<StoredClip> Store::clips(const ClipQuery& query) const {
   Database& db = impl_->db;
   Transaction transaction(db, Transaction::Kind::kRead);
-  if (!query.speaker.empty() && !find_speaker_id(db, query.speaker)) {
-    unknown_speaker(query.speaker, impl_->dir);
+  std::optional<int64_t> speaker_id;
+  if (!query.speaker.empty()) {
+    speaker_id = find_speaker_id(db, query.speaker);
+    if (!speaker_id) unknown_speaker(query.speaker, impl_->dir);
   }
   Statement select = db.prepare(R"sql(
 SELECT c.id, s.id, s.name, r.id, c.clip_index, c.num_frames, c.num_features, c.features
 FROM clips c JOIN recordings r ON r.id = c.recording_id JOIN speakers s ON s.id = r.speaker_id
-WHERE (?1 IS NULL OR s.name = ?1)
+WHERE (?1 IS NULL OR s.id = ?1)
   AND (?2 IS NULL OR NOT EXISTS (SELECT 1 FROM embeddings e
                                  WHERE e.clip_id = c.id AND e.model_id = ?2))
   AND (?3 IS NULL OR NOT EXISTS (SELECT 1 FROM window_embeddings w
@@ -778,7 +815,7 @@ WHERE (?1 IS NULL OR s.name = ?1)
 ORDER BY CASE WHEN ?5 > 0 THEN c.id END, s.name, r.id, c.clip_index
 LIMIT CASE WHEN ?5 > 0 THEN ?5 ELSE -1 END
 )sql");
-  if (!query.speaker.empty()) select.bind(1, query.speaker);
+  if (speaker_id) select.bind(1, *speaker_id);
   select.bind(4, query.after_clip_id).bind(5, static_cast<int64_t>(query.limit));
   if (query.missing_embedding_for_model) select.bind(2, *query.missing_embedding_for_model);
   if (query.missing_window_embeddings_for_model) {
@@ -806,14 +843,18 @@ LIMIT CASE WHEN ?5 > 0 THEN ?5 ELSE -1 END
 std::vector<StoredSpeech> Store::recording_speech(const std::string& speaker) const {
   Database& db = impl_->db;
   Transaction transaction(db, Transaction::Kind::kRead);
-  if (!speaker.empty() && !find_speaker_id(db, speaker)) unknown_speaker(speaker, impl_->dir);
+  std::optional<int64_t> speaker_id;
+  if (!speaker.empty()) {
+    speaker_id = find_speaker_id(db, speaker);
+    if (!speaker_id) unknown_speaker(speaker, impl_->dir);
+  }
   Statement select = db.prepare(R"sql(
 SELECT r.id, s.id, s.name, r.speech_rate_hz, r.speech_pcm16
 FROM recordings r JOIN speakers s ON s.id = r.speaker_id
-WHERE (?1 IS NULL OR s.name = ?1)
+WHERE (?1 IS NULL OR s.id = ?1)
 ORDER BY s.name, r.id
 )sql");
-  if (!speaker.empty()) select.bind(1, speaker);
+  if (speaker_id) select.bind(1, *speaker_id);
   std::vector<StoredSpeech> speech;
   while (select.step()) {
     StoredSpeech item;
