@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <filesystem>
 #include <utility>
 
@@ -13,8 +14,13 @@ namespace spkid::store_detail {
 namespace {
 
 [[noreturn]] void throw_sqlite_error(int rc, const std::string& reason, const std::string& path,
-                                     const std::string& doing) {
+                                     const std::string& doing, int system_errno = 0) {
   const std::string sqlite_says = " (SQLite: " + reason + ")";
+  // SQLite says SQLITE_FULL only for its own writes; growing the -shm file, or a write the kernel
+  // refuses for a quota, comes back as an I/O error with the system's reason.
+  if ((rc & 0xff) == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT)) {
+    rc = SQLITE_FULL;
+  }
   // The schema version was checked when the store opened, so a table or column it lacks was
   // taken away since, by damage or by another program: the store's state, not a bug.
   const bool schema_damaged =
@@ -33,8 +39,8 @@ namespace {
                                          ": spkid leaves it untouched; restore a backup, or move "
                                          "it away to start a new store");
     case SQLITE_FULL:
-      throw Error(ErrorCode::kStore, "the disk holding " + path + " is full while " + doing +
-                                         ": free some space and try again");
+      throw DiskFull(ErrorCode::kStore, "the disk holding " + path + " is full while " + doing +
+                                            ": free some space and try again");
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_AUTH:
@@ -95,6 +101,12 @@ Database::Database(const std::string& path, bool read_only, int busy_timeout_ms)
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
+  if (!read_only) {
+    // The -wal and -shm files stay when the last connection closes (the log emptied): opening
+    // the store then needs no new room on the disk, so a full disk can still remove a speaker.
+    int persist = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  }
 }
 
 Database::~Database() { sqlite3_close(db_); }
@@ -120,7 +132,7 @@ void Database::exec(const char* sql, const char* doing) {
   if (rc != SQLITE_OK) {
     const std::string reason = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
-    throw_sqlite_error(rc, reason, path_, doing);
+    throw_sqlite_error(rc, reason, path_, doing, sqlite3_system_errno(db_));
   }
 }
 
@@ -137,7 +149,7 @@ void Database::try_truncate_wal(int wait_ms) {
 }
 
 void Database::fail(int rc, const std::string& doing) const {
-  throw_sqlite_error(rc, sqlite3_errmsg(db_), path_, doing);
+  throw_sqlite_error(rc, sqlite3_errmsg(db_), path_, doing, sqlite3_system_errno(db_));
 }
 
 Statement::Statement(const Database& db, const char* sql) : db_(&db) {

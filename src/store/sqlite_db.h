@@ -9,9 +9,18 @@
 #include <string>
 #include <string_view>
 
+#include "spkid/error.h"
+
 namespace spkid::store_detail {
 
 class Statement;
+
+// What SQLITE_FULL throws: the disk holding the database has no room for a write. An
+// Error(kStore) like the others, told apart so that remove_speaker() can free the disk reserve.
+class DiskFull : public Error {
+ public:
+  using Error::Error;
+};
 
 class Database {
  public:

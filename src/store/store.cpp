@@ -20,6 +20,7 @@
 #include "spkid/error.h"
 #include "spkid/fs_util.h"
 #include "spkid/speaker_name.h"
+#include "store/disk_reserve.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
 
@@ -565,6 +566,8 @@ struct Store::Impl {
   Database db;
   StoreAccess access;
 
+  SpeakerSummary remove_speaker(const std::string& name);
+
   void require_write_access() const {
     if (access == StoreAccess::kRead) {
       throw Error(ErrorCode::kInternal,
@@ -608,11 +611,16 @@ Store Store::open(const std::string& dir, StoreAccess access) {
   db.exec("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;",
           "configuring the connection");
   if (!read_only) {
+    // The log is emptied to zero bytes when a connection closes, not kept at its largest.
+    db.exec("PRAGMA journal_size_limit = 0", "configuring the connection");
     store_detail::enable_write_ahead_log(db);
     store_detail::migrate(db);
     make_database_files_private(db_path);
   }
-  if (access != StoreAccess::kRead) remove_orphan_files(db, dir);
+  if (access != StoreAccess::kRead) {
+    remove_orphan_files(db, dir);
+    store_detail::keep_disk_reserve(dir);
+  }
   return Store(std::move(impl));
 }
 
@@ -757,16 +765,28 @@ std::optional<SpeakerDetails> Store::find_speaker(const std::string& name) const
 
 SpeakerSummary Store::remove_speaker(const std::string& name) {
   impl_->require_write_access();
-  Database& db = impl_->db;
+  try {
+    return impl_->remove_speaker(name);
+  } catch (const store_detail::DiskFull&) {
+    // Nothing was removed (the transaction rolled back): with the reserve's room given back to
+    // the disk, the removal has the room it needs; the reserve is made again once it is done.
+    if (!store_detail::release_disk_reserve(impl_->dir)) throw;
+  }
+  SpeakerSummary removed = impl_->remove_speaker(name);
+  store_detail::keep_disk_reserve(impl_->dir);
+  return removed;
+}
+
+SpeakerSummary Store::Impl::remove_speaker(const std::string& name) {
   Transaction transaction(db, Transaction::Kind::kWrite);
   auto summary = summary_by_name(db, name);
-  if (!summary) unknown_speaker(name, impl_->dir);
+  if (!summary) unknown_speaker(name, dir);
   // Every model made with their voice goes too: a classifier keeps a row fitted to it.
   const std::vector<std::string> model_files = delete_models(
       db, "id IN (SELECT model_id FROM model_speakers WHERE speaker_id = ?1)", summary->id);
   db.prepare("DELETE FROM speakers WHERE id = ?1").bind(1, summary->id).run();
   transaction.commit();
-  unlink_model_files(impl_->dir, model_files);
+  unlink_model_files(dir, model_files);
   // The removed features (and older copies of their pages) leave the -wal file now.
   db.try_truncate_wal(1000);
   return *summary;
