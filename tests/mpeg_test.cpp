@@ -1,5 +1,6 @@
 // MP3 decoding: the same samples libsndfile's decoder gives, damaged data refused rather than
-// skipped, tags after the audio accepted, and nothing printed whatever the bytes.
+// skipped, tags after the audio accepted, and nothing printed whatever the bytes; the same for
+// MPEG audio inside a WAV file.
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
@@ -120,6 +121,64 @@ TEST(Mp3, AMutatedFileLoadsOrIsRefusedAndNothingIsPrinted) {
         test::stderr_of([&] { error = test::thrown_error([&] { load_audio(path); }); });
     EXPECT_EQ(printed, "") << "trial " << trial;
     if (error) EXPECT_EQ(std::string(error->what()).find('\n'), std::string::npos);
+  }
+}
+
+// A WAV file whose data chunk holds `mp3` (format tag 0x0055, MPEG Layer III), as some
+// recorders and converters write.
+std::string wav_around_mp3(const std::string& mp3, int rate = kRate) {
+  const auto le16 = [](unsigned v) { return std::string{char(v & 0xFF), char(v >> 8 & 0xFF)}; };
+  const auto le32 = [&](unsigned v) { return le16(v & 0xFFFF) + le16(v >> 16); };
+  const std::string fmt = le16(0x0055) + le16(1) + le32(unsigned(rate)) + le32(2000) + le16(1) +
+                          le16(0) + le16(12) + le16(1) + le32(2) + le16(209) + le16(1) + le16(1393);
+  const std::string body = "WAVEfmt " + le32(unsigned(fmt.size())) + fmt + "fact" + le32(4) +
+                           le32(unsigned(3 * rate)) + "data" + le32(unsigned(mp3.size())) + mp3;
+  return "RIFF" + le32(unsigned(body.size())) + body;
+}
+
+TEST(Mp3InWav, DecodesAsTheMp3ItHolds) {
+  TempDir dir;
+  const std::string mp3 = mp3_bytes(dir);
+  const std::string path = dir.file("mpeg.wav");
+  test::write_text(path, wav_around_mp3(mp3));
+  Audio audio;
+  EXPECT_EQ(test::stderr_of([&] { audio = load_audio(path); }), "");
+  EXPECT_EQ(audio.source.format, "WAV");
+  EXPECT_EQ(audio.source.encoding, "MPEG Layer III");
+  EXPECT_EQ(audio.samples, decode_audio(mp3.data(), mp3.size()).samples);
+  const std::string bytes = test::read_text(path);
+  EXPECT_EQ(decode_audio(bytes.data(), bytes.size()).samples, audio.samples);
+}
+
+TEST(Mp3InWav, CutDamagedOrJunkDataIsRefusedClearlyAndNothingIsPrinted) {
+  TempDir dir;
+  const std::string mp3 = mp3_bytes(dir);
+  std::string damaged = mp3;
+  damaged.replace(damaged.size() / 2, 400, std::string(400, '\0'));
+  std::mt19937 rng(3);
+  std::string junk(5000, '\0');
+  for (char& c : junk) c = static_cast<char>(rng() & 0xFF);
+  const std::string whole = wav_around_mp3(mp3);
+  struct Case {
+    std::string name;
+    std::string bytes;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"cut.wav", whole.substr(0, whole.size() / 3), "truncated: the header declares"},
+           {"damaged.wav", wav_around_mp3(damaged), "damaged MPEG audio after 1."},
+           {"junk.wav", wav_around_mp3(junk), "no MPEG audio frame found"}}) {
+    const std::string path = dir.file(c.name);
+    test::write_text(path, c.bytes);
+    std::optional<Error> error;
+    const std::string printed =
+        test::stderr_of([&] { error = test::thrown_error([&] { load_audio(path); }); });
+    ASSERT_TRUE(error.has_value()) << c.name << " loaded";
+    const std::string message = error->what();
+    EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+    EXPECT_EQ(message.find("does not exist"), std::string::npos) << message;
+    EXPECT_EQ(printed, "") << c.name << ": the decoder's own lines";
   }
 }
 

@@ -53,6 +53,14 @@ using detail::format_seconds;
       name + ": " + what + "; split it into shorter files or raise the maximum (max_seconds)");
 }
 
+[[noreturn]] void throw_truncated_chunk(const std::string& name, long long declared_bytes,
+                                        long long present_bytes) {
+  throw Error(ErrorCode::kCorruptAudio,
+              name + ": truncated: the header declares " + std::to_string(declared_bytes) +
+                  " bytes of audio but the file holds " +
+                  std::to_string(std::max(0LL, present_bytes)) + "; copy or export it again");
+}
+
 [[noreturn]] void throw_empty(const std::string& name) {
   throw Error(ErrorCode::kEmptyAudio,
               name + ": the file is empty (0 bytes); give a recording with audio in it");
@@ -110,10 +118,21 @@ double max_bytes_per_second(const SF_INFO& info) {
   return static_cast<double>(info.samplerate) * info.channels * bytes_per_sample;
 }
 
+// find_mpeg_in_wav()'s reader over `size` bytes in memory.
+auto memory_reader(const unsigned char* data, size_t size) {
+  return [data, size](int64_t offset, unsigned char* buffer, size_t count) {
+    if (offset < 0 || static_cast<uint64_t>(offset) >= size) return size_t{0};
+    const size_t n = std::min(count, size - static_cast<size_t>(offset));
+    std::memcpy(buffer, data + offset, n);
+    return n;
+  };
+}
+
 // The header of the encoded bytes so far, when libsndfile recognises one. For MPEG audio, the
 // most any MPEG stream holds a second: 48 kHz stereo.
 std::optional<SF_INFO> probe_header(const std::vector<unsigned char>& bytes, size_t size) {
-  if (detail::looks_like_mpeg(bytes.data(), size)) {
+  if (detail::looks_like_mpeg(bytes.data(), size) ||
+      detail::find_mpeg_in_wav(memory_reader(bytes.data(), size))) {
     SF_INFO mpeg{};
     mpeg.samplerate = 48000;
     mpeg.channels = 2;
@@ -178,8 +197,10 @@ class SoundFile {
   void open_memory(const unsigned char* data, size_t size);
   template <typename OpenFn>
   void open_with(OpenFn open_fn);
-  // Takes `decoder` as the reader and fills info_ from it.
-  void open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder);
+  // Takes `decoder` as the reader and fills info_ from it; `container` is SF_FORMAT_MPEG for an
+  // MP3 file, SF_FORMAT_WAV for MPEG audio in a WAV file.
+  void open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder, int container);
+  int64_t mpeg_payload_length(const detail::ByteRange& payload, int64_t file_size) const;
   void check_header() const;
 
   // Destroyed bottom-up: libsndfile closes before the descriptor and the bytes it reads go.
@@ -253,7 +274,21 @@ SoundFile::SoundFile(const std::string& path, double max_seconds)
   const ssize_t head_size = ::pread(fd_.get(), head_.data(), head_.size(), 0);
   if (head_size < 0) throw_unreadable(name_, errno);
   if (detail::looks_like_mpeg(head_.data(), static_cast<size_t>(head_size))) {
-    open_mpeg(std::make_unique<detail::MpegDecoder>(fd_.get(), name_));
+    open_mpeg(std::make_unique<detail::MpegDecoder>(fd_.get(), 0, status.st_size, name_),
+              SF_FORMAT_MPEG);
+    return;
+  }
+  const auto read_at = [this](int64_t offset, unsigned char* buffer, size_t count) -> size_t {
+    ssize_t n = 0;
+    do {
+      n = ::pread(fd_.get(), buffer, count, static_cast<off_t>(offset));
+    } while (n < 0 && errno == EINTR);
+    return n > 0 ? static_cast<size_t>(n) : 0;
+  };
+  if (const auto payload = detail::find_mpeg_in_wav(read_at)) {
+    const int64_t length = mpeg_payload_length(*payload, status.st_size);
+    open_mpeg(std::make_unique<detail::MpegDecoder>(fd_.get(), payload->offset, length, name_),
+              SF_FORMAT_WAV);
     return;
   }
   open_with([this](SF_INFO* info) { return sf_open_fd(fd_.get(), SFM_READ, info, SF_FALSE); });
@@ -310,7 +345,14 @@ void SoundFile::open_memory(const unsigned char* data, size_t size) {
   if (size == 0) throw_empty(name_);
   std::memcpy(head_.data(), data, std::min(size, head_.size()));
   if (detail::looks_like_mpeg(data, size)) {
-    open_mpeg(std::make_unique<detail::MpegDecoder>(data, size, name_));
+    open_mpeg(std::make_unique<detail::MpegDecoder>(data, size, name_), SF_FORMAT_MPEG);
+    return;
+  }
+  if (const auto payload = detail::find_mpeg_in_wav(memory_reader(data, size))) {
+    const int64_t length = mpeg_payload_length(*payload, static_cast<int64_t>(size));
+    open_mpeg(std::make_unique<detail::MpegDecoder>(data + payload->offset,
+                                                    static_cast<size_t>(length), name_),
+              SF_FORMAT_WAV);
     return;
   }
   memory_ = MemoryStream{data, static_cast<sf_count_t>(size), 0};
@@ -347,12 +389,21 @@ void SoundFile::open_with(OpenFn open_fn) {
   check_header();
 }
 
-void SoundFile::open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder) {
+// The bytes of a WAV file's MPEG data chunk, which must all be there: libmpg123 would decode a
+// cut-short chunk to its end without a word.
+int64_t SoundFile::mpeg_payload_length(const detail::ByteRange& payload, int64_t file_size) const {
+  const int64_t present = file_size - payload.offset;
+  if (present < payload.declared_length) {
+    throw_truncated_chunk(name_, payload.declared_length, present);
+  }
+  return payload.declared_length;
+}
+
+void SoundFile::open_mpeg(std::unique_ptr<detail::MpegDecoder> decoder, int container) {
   mpeg_ = std::move(decoder);
   static constexpr std::array<int, 3> kLayers = {SF_FORMAT_MPEG_LAYER_I, SF_FORMAT_MPEG_LAYER_II,
                                                  SF_FORMAT_MPEG_LAYER_III};
-  info_.format =
-      SF_FORMAT_MPEG | kLayers[static_cast<size_t>(std::clamp(mpeg_->layer(), 1, 3) - 1)];
+  info_.format = container | kLayers[static_cast<size_t>(std::clamp(mpeg_->layer(), 1, 3) - 1)];
   info_.samplerate = mpeg_->sample_rate_hz();
   info_.channels = mpeg_->channels();
   info_.frames = mpeg_->frames();
@@ -415,10 +466,7 @@ void check_data_chunk_complete(const SoundFile& file) {
     const bool audio_chunk =
         std::strcmp(chunk.data(), "data") == 0 || std::strcmp(chunk.data(), "SSND") == 0;
     if (audio_chunk && declared_bytes != 0xFFFFFFFFLL && present_bytes < declared_bytes) {
-      throw Error(ErrorCode::kCorruptAudio,
-                  file.name() + ": truncated: the header declares " +
-                      std::to_string(declared_bytes) + " bytes of audio but the file holds " +
-                      std::to_string(std::max(0LL, present_bytes)) + "; copy or export it again");
+      throw_truncated_chunk(file.name(), declared_bytes, present_bytes);
     }
   }
 }

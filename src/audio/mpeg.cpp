@@ -23,39 +23,70 @@ bool looks_like_mpeg(const unsigned char* head, std::size_t size) {
   return version != 1 && layer != 0 && bitrate != 15 && rate != 3;
 }
 
+std::optional<ByteRange> find_mpeg_in_wav(
+    const std::function<std::size_t(int64_t, unsigned char*, std::size_t)>& read_at) {
+  unsigned char header[12];
+  if (read_at(0, header, sizeof header) != sizeof header || std::memcmp(header, "RIFF", 4) != 0 ||
+      std::memcmp(header + 8, "WAVE", 4) != 0) {
+    return std::nullopt;
+  }
+  const auto le32 = [](const unsigned char* p) {
+    return static_cast<int64_t>(p[0]) | static_cast<int64_t>(p[1]) << 8 |
+           static_cast<int64_t>(p[2]) << 16 | static_cast<int64_t>(p[3]) << 24;
+  };
+  // A header of a few chunks; a walk that goes on longer is not a WAV header worth a look.
+  constexpr int kMaxChunks = 64;
+  bool mpeg = false;
+  int64_t offset = 12;
+  for (int i = 0; i < kMaxChunks; ++i) {
+    unsigned char chunk[10];
+    const std::size_t got = read_at(offset, chunk, sizeof chunk);
+    if (got < 8) return std::nullopt;
+    const int64_t size = le32(chunk + 4);
+    if (std::memcmp(chunk, "fmt ", 4) == 0) {
+      if (got < 10) return std::nullopt;
+      const int tag = chunk[8] | chunk[9] << 8;
+      mpeg = tag == 0x0050 || tag == 0x0055;
+      if (!mpeg) return std::nullopt;
+    } else if (std::memcmp(chunk, "data", 4) == 0) {
+      if (!mpeg) return std::nullopt;
+      return ByteRange{offset + 8, size};
+    }
+    offset += 8 + size + (size & 1);  // chunks are padded to an even size
+  }
+  return std::nullopt;
+}
+
 namespace {
 
-// Where libmpg123 reads: pread() on a descriptor, or a copy out of memory.
+// Where libmpg123 reads: `size` bytes from `base` of a descriptor (pread), or of memory.
 struct ByteSource {
   int fd = -1;
   const unsigned char* data = nullptr;
-  off_t size = 0;  // of the memory; the descriptor's is found by lseek
+  off_t base = 0;
+  off_t size = 0;
   off_t position = 0;
 
   static mpg123_ssize_t read(void* handle, void* destination, size_t count) {
     ByteSource& source = *static_cast<ByteSource*>(handle);
+    const off_t available = std::max<off_t>(0, source.size - source.position);
+    count = std::min(count, static_cast<size_t>(available));
     if (source.fd >= 0) {
       ssize_t n = 0;
       do {
-        n = ::pread(source.fd, destination, count, source.position);
+        n = ::pread(source.fd, destination, count, source.base + source.position);
       } while (n < 0 && errno == EINTR);
       if (n > 0) source.position += n;
       return n;
     }
-    const off_t available = std::max<off_t>(0, source.size - source.position);
-    const size_t n = std::min(count, static_cast<size_t>(available));
-    if (n > 0) std::memcpy(destination, source.data + source.position, n);
-    source.position += static_cast<off_t>(n);
-    return static_cast<mpg123_ssize_t>(n);
+    if (count > 0) std::memcpy(destination, source.data + source.base + source.position, count);
+    source.position += static_cast<off_t>(count);
+    return static_cast<mpg123_ssize_t>(count);
   }
   static off_t seek(void* handle, off_t offset, int whence) {
     ByteSource& source = *static_cast<ByteSource*>(handle);
-    off_t end = source.size;
-    if (whence == SEEK_END && source.fd >= 0) {
-      end = ::lseek(source.fd, 0, SEEK_END);
-      if (end < 0) return -1;
-    }
-    const off_t base = whence == SEEK_CUR ? source.position : (whence == SEEK_END ? end : 0);
+    const off_t base =
+        whence == SEEK_CUR ? source.position : (whence == SEEK_END ? source.size : 0);
     if (base + offset < 0) return -1;
     source.position = base + offset;
     return source.position;
@@ -184,9 +215,12 @@ struct MpegDecoder::Impl {
   }
 };
 
-MpegDecoder::MpegDecoder(int fd, std::string name) : impl_(std::make_unique<Impl>()) {
+MpegDecoder::MpegDecoder(int fd, int64_t offset, int64_t length, std::string name)
+    : impl_(std::make_unique<Impl>()) {
   impl_->name = std::move(name);
   impl_->source.fd = fd;
+  impl_->source.base = static_cast<off_t>(offset);
+  impl_->source.size = static_cast<off_t>(length);
   impl_->open();
 }
 

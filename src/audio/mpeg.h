@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace spkid::detail {
@@ -14,14 +16,26 @@ namespace spkid::detail {
 // frame header.
 bool looks_like_mpeg(const unsigned char* head, std::size_t size);
 
-// A decoder over a seekable file descriptor (read with pread from offset 0, not owned) or over
-// bytes in memory; either must outlive it. The length is counted exactly (every frame header is
-// parsed) when it opens. Damaged data, where the decoder would have to skip bytes to find the
-// next frame, throws Error(kCorruptAudio) naming the place: at open when the frame headers are
-// damaged, while reading otherwise. Nothing is ever printed.
+// Where a WAV file keeps MPEG audio: its data chunk, when the fmt chunk before it says MPEG
+// (format tag 0x0050 Layer I/II, 0x0055 Layer III). `read_at(offset, buffer, count)` reads the
+// file's bytes and returns how many it got. nullopt for any other file, and for WAV files with
+// other audio, which libsndfile reads.
+struct ByteRange {
+  int64_t offset = 0;
+  int64_t declared_length = 0;  // as the chunk header says; the file may end sooner
+};
+std::optional<ByteRange> find_mpeg_in_wav(
+    const std::function<std::size_t(int64_t, unsigned char*, std::size_t)>& read_at);
+
+// A decoder over `length` bytes from `offset` of a seekable file descriptor (read with pread,
+// not owned), or over bytes in memory; either must outlive it. An MP3 file is all MPEG from
+// offset 0; a WAV file with MPEG audio holds it in its data chunk. The length is counted exactly
+// (every frame header is parsed) when it opens. Damaged data, where the decoder would have to skip
+// bytes to find the next frame, throws Error(kCorruptAudio) naming the place: at open when the
+// frame headers are damaged, while reading otherwise. Nothing is ever printed.
 class MpegDecoder {
  public:
-  MpegDecoder(int fd, std::string name);
+  MpegDecoder(int fd, int64_t offset, int64_t length, std::string name);
   MpegDecoder(const unsigned char* data, std::size_t size, std::string name);
   ~MpegDecoder();
   MpegDecoder(const MpegDecoder&) = delete;
