@@ -175,6 +175,28 @@ TEST(BadInput, InfinityInOneChannelOfAResampledFile) {
   expect_load_error(path, ErrorCode::kNonFiniteAudio);
 }
 
+// Finite floats far beyond full scale overflowed the resampler (NaN everywhere at 3e38) and the
+// float power spectrum (infinite features at 1e19); integer-scaled float files still load.
+TEST(BadInput, FloatSamplesAMillionTimesFullScaleAreDamage) {
+  TempDir dir;
+  for (const auto& [rate, value] :
+       {std::pair{8000, 3e38f}, std::pair{kRate, 1e19f}, std::pair{kRate, -2e6f}}) {
+    const std::string path = dir.file("huge.wav");
+    std::vector<float> tone = test::sine(440, 0.5, rate, 0.3);
+    tone[static_cast<size_t>(rate / 4)] = value;
+    test::write_audio(path, tone, rate, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+    expect_load_error(path, ErrorCode::kCorruptAudio);
+    const std::string message = test::thrown_error([&] { load_audio(path); })->what();
+    EXPECT_NE(message.find("sample at 0.25 s is "), std::string::npos) << message;
+    EXPECT_NE(message.find("a million times full scale"), std::string::npos) << message;
+  }
+  const std::string path = dir.file("integer-scaled.wav");
+  test::write_audio(path, test::sine(440, 0.5, 8000, 32767.0), 8000, 1,
+                    SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  const Audio audio = load_audio(path);
+  EXPECT_GT(test::rms(audio.samples), 20000.0);
+}
+
 TEST(BadInput, MissingPath) {
   TempDir dir;
   expect_load_error(dir.file("nobody.wav"), ErrorCode::kNotFound);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -111,6 +112,21 @@ TEST(FeaturesGolden, MatchesTorchaudioKaldiFbank) {
                    std::to_string(max_diff));
     // Every case starts with 0.1 s of digital silence, so the floor is exercised too.
     EXPECT_GT(at_floor, 0);
+  }
+}
+
+TEST(Features, SamplesThatWouldOverflowTheSpectrumAreRefused) {
+  const FeatureExtractor extractor;
+  std::vector<float> tone = test::sine(440, 1.0, 16000, 0.3);
+  EXPECT_NO_THROW(extractor.compute(tone));
+  for (const float bad : {1e19f, -1e7f, std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN()}) {
+    std::vector<float> samples = tone;
+    samples[8000] = bad;
+    const std::optional<Error> error = test::thrown_error([&] { extractor.compute(samples); });
+    ASSERT_TRUE(error.has_value()) << bad;
+    EXPECT_EQ(error->code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(error->what()).find("sample 8000"), std::string::npos) << error->what();
   }
 }
 

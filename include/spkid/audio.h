@@ -53,8 +53,13 @@ struct AudioFileInfo {
   }
 };
 
-// Mono float samples at sample_rate_hz, full scale 1.0 (float files may exceed it), with where
-// they came from.
+// The largest sample magnitude a decoded file may hold: float files may exceed full scale
+// (1.0), and some hold integer-scaled values (32768), but a million times full scale is damage:
+// it would overflow the resampler and the spectrum (values near 1e38 gave NaN everywhere).
+inline constexpr float kMaxSampleMagnitude = 1e6f;
+
+// Mono float samples at sample_rate_hz, full scale 1.0 (float files may exceed it, up to
+// kMaxSampleMagnitude), with where they came from.
 struct Audio {
   std::vector<float> samples;
   int sample_rate_hz = 0;
@@ -78,7 +83,8 @@ AudioFileInfo probe_audio(const std::string& path);
 // (kUnsupportedFormat). Errors about the file start with its path ("<stdin>" for "-").
 // Throws Error: kNotFound, kIo, kUnsupportedFormat, kCorruptAudio, kEmptyAudio,
 // kNonFiniteAudio, kAudioTooLong, kAudioTooShort (and kInvalidArgument for bad options).
-// Digital silence loads fine: deciding that there is no speech is detect_speech()'s job.
+// A sample beyond kMaxSampleMagnitude is kCorruptAudio. Digital silence loads fine: deciding
+// that there is no speech is detect_speech()'s job.
 Audio load_audio(const std::string& path, const AudioOptions& options = {});
 
 // load_audio() a segment of at most `segment_seconds` of the file at a time: each segment is

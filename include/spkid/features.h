@@ -67,7 +67,8 @@ class FeatureExtractor {
   const FeatureOptions& options() const;
 
   // Log-Mel (or MFCC) features, normalised as the options say; num_frames_for(num_samples)
-  // frames. `samples` are at options().sample_rate_hz.
+  // frames. `samples` are at options().sample_rate_hz. Throws Error(kInvalidArgument) for a
+  // sample that is NaN, infinite or beyond kMaxSampleMagnitude (audio.h).
   FeatureMatrix compute(const float* samples, long num_samples) const;
   FeatureMatrix compute(const std::vector<float>& samples) const {
     return compute(samples.data(), static_cast<long>(samples.size()));

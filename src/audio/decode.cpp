@@ -516,15 +516,24 @@ std::vector<float> read_mono(const SoundFile& file, sf_count_t first, sf_count_t
 }
 
 // `first`: where `samples` start in the file, for the message.
-void check_finite(const std::vector<float>& samples, sf_count_t first, int sample_rate_hz,
-                  const std::string& name) {
-  const auto bad =
-      std::find_if(samples.begin(), samples.end(), [](float x) { return !std::isfinite(x); });
+void check_samples(const std::vector<float>& samples, sf_count_t first, int sample_rate_hz,
+                   const std::string& name) {
+  const auto bad = std::find_if(samples.begin(), samples.end(), [](float x) {
+    return !std::isfinite(x) || std::fabs(x) > kMaxSampleMagnitude;
+  });
   if (bad == samples.end()) return;
-  const double at_seconds = static_cast<double>(first + (bad - samples.begin())) / sample_rate_hz;
+  const std::string at =
+      format_seconds(static_cast<double>(first + (bad - samples.begin())) / sample_rate_hz);
+  if (std::isfinite(*bad)) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.3g", static_cast<double>(*bad));
+    throw Error(ErrorCode::kCorruptAudio,
+                name + ": sample at " + at + " is " + value +
+                    ", more than a million times full scale, so the audio is damaged; export "
+                    "it again from the original");
+  }
   throw Error(ErrorCode::kNonFiniteAudio,
-              name + ": sample at " + format_seconds(at_seconds) + " is " +
-                  (std::isnan(*bad) ? "NaN" : "infinite") +
+              name + ": sample at " + at + " is " + (std::isnan(*bad) ? "NaN" : "infinite") +
                   ", so the audio is damaged; export it again from the original");
 }
 
@@ -558,7 +567,7 @@ void decode(const SoundFile& file, const AudioOptions& options, double segment_s
     std::vector<float> mono =
         read_mono(file, first, std::min(segment_frames, source.frames - first));
     // Before resampling, which would smear one bad sample over its neighbours.
-    check_finite(mono, first, source.sample_rate_hz, name);
+    check_samples(mono, first, source.sample_rate_hz, name);
     Audio audio;
     audio.source = source;
     if (source.sample_rate_hz == options.sample_rate_hz) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "features/fftw_planner.h"
+#include "spkid/audio.h"
 #include "spkid/error.h"
 #include "spkid/features.h"
 
@@ -285,6 +286,17 @@ void check_input(const float* samples, long num_samples) {
     throw Error(ErrorCode::kInvalidArgument,
                 "feature input has " + std::to_string(num_samples) +
                     " samples at a null or invalid address: pass the decoded audio samples");
+  }
+  // The spectrum is computed in float: a sample near 1e19 makes its power infinite, and the
+  // utterance normalisation spreads that over every frame.
+  const float* bad = std::find_if(samples, samples + num_samples, [](float x) {
+    return !std::isfinite(x) || std::fabs(x) > kMaxSampleMagnitude;
+  });
+  if (bad != samples + num_samples) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "feature input sample " + std::to_string(bad - samples) +
+                    " is NaN, infinite or beyond a million times full scale: pass samples "
+                    "load_audio() accepts");
   }
 }
 
