@@ -581,6 +581,11 @@ void decode(const SoundFile& file, const AudioOptions& options, double segment_s
         if (error.code() != ErrorCode::kInvalidArgument) throw;
         throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
       }
+      // The filter rings past the peaks it is given (a square wave by about 9%): what comes out
+      // must be within the limit too, as every later stage expects.
+      const double scale = static_cast<double>(options.sample_rate_hz) / source.sample_rate_hz;
+      check_samples(audio.samples, std::llround(static_cast<double>(first) * scale),
+                    options.sample_rate_hz, name);
     }
     audio.sample_rate_hz = options.sample_rate_hz;
     segment_fn(std::move(audio));
