@@ -296,6 +296,14 @@ TEST_F(EnrollCli, BadInputsAndBadNamesChangeNothing) {
       {"enroll " + quoted("short.wav"), 3, {"enrollment needs 8.0 s"}},
       {"enroll --name '' " + quoted("bob.wav"), 2, {"the speaker name is empty"}},
       {"enroll --name ' bob' " + quoted("bob.wav"), 2, {"whitespace"}},
+      // Names that look like another on screen, or hold what cannot be seen.
+      {"enroll --name Alice " + quoted("bob.wav"),
+       2,
+       {"looks the same as the enrolled speaker 'alice'"}},
+      {"enroll --name \uff55\uff4e\uff4b\uff4e\uff4f\uff57\uff4e " + quoted("bob.wav"),
+       2,
+       {"looks like 'unknown'"}},
+      {"enroll --name 'bo\u200bb' " + quoted("bob.wav"), 2, {"invisible character U+200B"}},
       {"enroll --list " + shell_quote(temp_.file("no-list.txt")), 3, {"no list file"}}};
   for (const auto& [name, reason] : bad_audio) {
     cases[0].error_lines.push_back(file(name) + ": " + reason);
