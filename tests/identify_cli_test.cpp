@@ -411,7 +411,10 @@ TEST_F(IdentifyCli, AStoreThatCannotBeWrittenIsStillListedAndAnswers) {
   const test::CommandResult listed = spkid("list --json");
   const test::CommandResult answer =
       spkid("identify --json --threshold -1000 " + arg("alice-test.wav"));
-  const test::CommandResult verified = spkid("verify --json --name alice " + arg("alice-test.wav"));
+  // Both with a threshold every score passes: what is tested is that they answer at all (the
+  // default threshold's decision on these synthetic voices is the model's business).
+  const test::CommandResult verified =
+      spkid("verify --json --threshold -1000 --name alice " + arg("alice-test.wav"));
   ::chmod(store_dir_.c_str(), 0700);
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_EQ(json_lines(listed.out).size(), 2u) << listed.out;
