@@ -393,6 +393,8 @@ void SoundFile::open_with(OpenFn open_fn) {
 // cut-short chunk to its end without a word.
 int64_t SoundFile::mpeg_payload_length(const detail::ByteRange& payload, int64_t file_size) const {
   const int64_t present = file_size - payload.offset;
+  // 0xFFFFFFFF: a writer that could not seek back to fill the size in; the chunk runs to the end.
+  if (payload.declared_length == 0xFFFFFFFFLL) return present;
   if (present < payload.declared_length) {
     throw_truncated_chunk(name_, payload.declared_length, present);
   }
