@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "spkid/dataset.h"
+#include "store_fixtures.h"
 #include "synth.h"
 
 namespace spkid {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
 using test::TempDir;
 
 constexpr int kRate = 16000;
@@ -39,14 +41,6 @@ std::vector<float> scaled(std::vector<float> samples, double gain) {
 }
 
 double dbfs(double rms) { return 20 * std::log10(rms); }
-
-template <typename Call>
-void expect_error(Call call, ErrorCode code, const std::string& fragment) {
-  const std::optional<Error> error = test::thrown_error(call);
-  ASSERT_TRUE(error.has_value()) << "no error; expected one containing \"" << fragment << "\"";
-  EXPECT_EQ(error_code_name(error->code()), std::string(error_code_name(code))) << error->what();
-  EXPECT_NE(std::string(error->what()).find(fragment), std::string::npos) << error->what();
-}
 
 void touch(const std::string& path) {
   fs::create_directories(fs::path(path).parent_path());

@@ -16,8 +16,7 @@ struct RenameSettings {
 
 int run_rename(const RenameSettings& settings, const Context& context) {
   Store store = Store::open(context.store_dir, StoreAccess::kWrite);
-  store.rename_speaker(settings.old_name, settings.new_name);
-  const std::string new_name = canonical_speaker_name(settings.new_name);  // as stored
+  const std::string new_name = store.rename_speaker(settings.old_name, settings.new_name);
   if (settings.json) {
     print_json_line(
         {{"speaker", new_name}, {"previous_name", settings.old_name}, {"status", "renamed"}});

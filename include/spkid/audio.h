@@ -1,6 +1,7 @@
 // Audio in: decode any format libsndfile reads, mix to mono, resample to the model's rate.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -57,6 +58,10 @@ struct AudioFileInfo {
 // (1.0), and some hold integer-scaled values (32768), but a million times full scale is damage:
 // it would overflow the resampler and the spectrum (values near 1e38 gave NaN everywhere).
 inline constexpr float kMaxSampleMagnitude = 1e6f;
+// Finite and within kMaxSampleMagnitude: what decoding accepts and the feature stage expects.
+inline bool is_usable_sample(float x) {
+  return std::isfinite(x) && std::fabs(x) <= kMaxSampleMagnitude;
+}
 
 // Mono float samples at sample_rate_hz, full scale 1.0 (float files may exceed it, up to
 // kMaxSampleMagnitude), with where they came from.

@@ -218,7 +218,8 @@ class Store {
   // Error(kInvalidArgument) for an unknown name.
   SpeakerSummary remove_speaker(const std::string& name);
   // Throws Error(kInvalidArgument) for an unknown old name, a bad new name or one already taken.
-  void rename_speaker(const std::string& old_name, const std::string& new_name);
+  // Returns the new name as stored (canonical_speaker_name()).
+  std::string rename_speaker(const std::string& old_name, const std::string& new_name);
 
   // Clips with their features, by speaker name, recording and clip order (for training and for
   // computing embeddings). Throws Error(kInvalidArgument) for an unknown speaker.

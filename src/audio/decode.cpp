@@ -520,9 +520,7 @@ std::vector<float> read_mono(const SoundFile& file, sf_count_t first, sf_count_t
 // `first`: where `samples` start in the file, for the message.
 void check_samples(const std::vector<float>& samples, sf_count_t first, int sample_rate_hz,
                    const std::string& name) {
-  const auto bad = std::find_if(samples.begin(), samples.end(), [](float x) {
-    return !std::isfinite(x) || std::fabs(x) > kMaxSampleMagnitude;
-  });
+  const auto bad = std::find_if_not(samples.begin(), samples.end(), is_usable_sample);
   if (bad == samples.end()) return;
   const std::string at =
       format_seconds(static_cast<double>(first + (bad - samples.begin())) / sample_rate_hz);

@@ -289,9 +289,7 @@ void check_input(const float* samples, long num_samples) {
   }
   // The spectrum is computed in float: a sample near 1e19 makes its power infinite, and the
   // utterance normalisation spreads that over every frame.
-  const float* bad = std::find_if(samples, samples + num_samples, [](float x) {
-    return !std::isfinite(x) || std::fabs(x) > kMaxSampleMagnitude;
-  });
+  const float* bad = std::find_if_not(samples, samples + num_samples, is_usable_sample);
   if (bad != samples + num_samples) {
     throw Error(ErrorCode::kInvalidArgument,
                 "feature input sample " + std::to_string(bad - samples) +

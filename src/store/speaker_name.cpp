@@ -183,7 +183,8 @@ void validate_new_speaker_name(const std::string& name) {
                        "; type the name again without it");
     }
   }
-  if (speaker_name_lookalike_key(name) == speaker_name_lookalike_key(kUnknownSpeaker)) {
+  static const std::string unknown_key = speaker_name_lookalike_key(kUnknownSpeaker);
+  if (speaker_name_lookalike_key(name) == unknown_key) {
     reject(name,
            "it looks like 'unknown', what identify prints when nobody matches; choose another "
            "name");

@@ -395,7 +395,7 @@ SpeakerSummary Store::Impl::remove_speaker(const std::string& name) {
   return *summary;
 }
 
-void Store::rename_speaker(const std::string& old_name, const std::string& new_name) {
+std::string Store::rename_speaker(const std::string& old_name, const std::string& new_name) {
   impl_->require_write_access();
   validate_new_speaker_name(new_name);
   const std::string name = canonical_speaker_name(new_name);
@@ -404,7 +404,7 @@ void Store::rename_speaker(const std::string& old_name, const std::string& new_n
   const auto speaker_id = find_speaker_id(db, old_name);
   if (!speaker_id) unknown_speaker(old_name, impl_->dir);
   const auto taken_by = find_speaker_id(db, name);
-  if (taken_by == speaker_id) return;
+  if (taken_by == speaker_id) return name;
   if (taken_by) {
     invalid("cannot rename " + quote_speaker_name(old_name) + " to " + quote_speaker_name(name) +
             ": that name is taken; remove " + quote_speaker_name(name) +
@@ -416,6 +416,7 @@ void Store::rename_speaker(const std::string& old_name, const std::string& new_n
       .bind(2, name)
       .run();
   transaction.commit();
+  return name;
 }
 
 std::vector<StoredClip> Store::clips(const ClipQuery& query) const {

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <optional>
 #include <random>
 
 #include "synth.h"
@@ -58,6 +59,13 @@ std::string query_text(const std::string& db_path, const std::string& sql) {
   sqlite3_finalize(statement);
   sqlite3_close(db);
   return value;
+}
+
+void expect_error(const std::function<void()>& call, ErrorCode code, const std::string& fragment) {
+  const std::optional<Error> error = thrown_error(call);
+  ASSERT_TRUE(error.has_value()) << "no error; expected one containing \"" << fragment << "\"";
+  EXPECT_EQ(error_code_name(error->code()), std::string(error_code_name(code))) << error->what();
+  EXPECT_NE(std::string(error->what()).find(fragment), std::string::npos) << error->what();
 }
 
 int64_t query_int(const std::string& db_path, const std::string& sql) {
