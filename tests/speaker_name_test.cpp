@@ -187,6 +187,10 @@ TEST(SpeakerNameInStore, NamesStoredByEarlierVersionsStillLoadAndAreFound) {
   EXPECT_TRUE(gallery.contains(kRenePrecomposed));
   EXPECT_TRUE(gallery.contains(kReneDecomposed));
   EXPECT_TRUE(gallery.contains("zo\u200be"));
+  // Renaming to the clean form of their own name stores it so (README: rename cleans them).
+  EXPECT_EQ(store.rename_speaker(kReneDecomposed, kRenePrecomposed), kRenePrecomposed);
+  EXPECT_EQ(store.speaker_details(kRenePrecomposed).summary.name, kRenePrecomposed);
+  EXPECT_EQ(store.speaker_details(kRenePrecomposed).summary.num_recordings, 2);
 }
 
 TEST(SpeakerNameInGallery, EitherSpellingOfAnAccentIsOneSpeaker) {

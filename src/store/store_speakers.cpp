@@ -403,9 +403,10 @@ std::string Store::rename_speaker(const std::string& old_name, const std::string
   Transaction transaction(db, Transaction::Kind::kWrite);
   const auto speaker_id = find_speaker_id(db, old_name);
   if (!speaker_id) unknown_speaker(old_name, impl_->dir);
+  // Taken by this speaker: the same name, or the NFC form of one stored by an earlier version,
+  // which the update below cleans.
   const auto taken_by = find_speaker_id(db, name);
-  if (taken_by == speaker_id) return name;
-  if (taken_by) {
+  if (taken_by && taken_by != speaker_id) {
     invalid("cannot rename " + quote_speaker_name(old_name) + " to " + quote_speaker_name(name) +
             ": that name is taken; remove " + quote_speaker_name(name) +
             " first or choose another name");
