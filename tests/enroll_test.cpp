@@ -147,6 +147,21 @@ TEST(Dataset, ReadsKaldiStyleListsRelativeToTheirFolder) {
                "none.txt");
 }
 
+// Labels are compared with the store's names, which are NFC: a folder or list label typed with
+// a combining accent must name the same speaker.
+TEST(Dataset, LabelsAreInTheStoresUnicodeForm) {
+  const std::string decomposed = "Rene\u0301", precomposed = "Ren\u00e9";
+  TempDir temp;
+  touch(temp.file("set/" + decomposed + "/a.wav"));
+  const std::vector<LabelledRecording> folder = list_dataset_folder(temp.file("set"));
+  ASSERT_EQ(folder.size(), 1u);
+  EXPECT_EQ(folder[0].speaker, precomposed);
+  test::write_text(temp.file("list.txt"), decomposed + " a.wav\n");
+  const std::vector<LabelledRecording> list = read_labelled_list(temp.file("list.txt"));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].speaker, precomposed);
+}
+
 EnrollmentOptions default_options() {
   EnrollmentOptions options;
   options.jobs = 2;
