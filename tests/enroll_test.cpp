@@ -341,7 +341,7 @@ class EnrollBatch : public testing::Test {
     test::write_audio(temp_.file(name), samples, kRate);
   }
   LabelledRecording input(const std::string& speaker, const std::string& file) const {
-    return {speaker, temp_.file(file), ""};
+    return {speaker, temp_.file(file), "", nullptr};
   }
   Store open_store() const { return Store::open(temp_.file("store"), StoreAccess::kCreate); }
 

@@ -79,7 +79,7 @@ std::vector<LabelledRecording> gather_recordings(const EnrollSettings& settings)
                   "standard input has no file name to name the speaker after: give --name NAME");
     }
     const std::string speaker = named ? settings.name : std::filesystem::path(file).stem().string();
-    recordings.push_back({canonical_speaker_name(speaker), file, ""});
+    recordings.push_back({canonical_speaker_name(speaker), file, "", nullptr});
   }
   const bool audio_from_stdin =
       std::find(settings.files.begin(), settings.files.end(), "-") != settings.files.end();

@@ -107,6 +107,14 @@ void load_audio_segments(const std::string& path, const AudioOptions& options,
 Audio decode_audio(const void* data, std::size_t size, const AudioOptions& options = {},
                    const std::string& name = "<memory>");
 
+// Same checks and conversion on samples already in memory (an application's microphone
+// buffers): `frames` frames of `channels` interleaved float values at `sample_rate_hz`, full
+// scale 1.0; Audio::source says format "samples". Throws Error(kInvalidArgument) for a rate or
+// channel count below 1, and as decode_audio() for no samples, a length outside the options'
+// limits or samples that are not usable.
+Audio audio_from_samples(const float* interleaved, int64_t frames, int channels, int sample_rate_hz,
+                         const AudioOptions& options = {}, const std::string& name = "<samples>");
+
 // Resamples mono samples to size * to_hz / from_hz samples, rounded by libsoxr, within one by
 // libsamplerate; returns a copy of the input when the rates are equal. Throws
 // Error(kInvalidArgument) for rates that are not positive or more than 256x apart.

@@ -2,16 +2,21 @@
 // speaker, or Kaldi-style lists of `name path` lines. One reader for enroll, identify and eval.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace spkid {
 
+struct Audio;
+
 // A recording and the speaker it is labelled with.
 struct LabelledRecording {
   std::string speaker;  // canonical_speaker_name() of the folder name or list label
-  std::string path;
-  std::string origin;  // where the label came from, for messages: "list.txt:12", "DIR/alice"
+  std::string path;     // with `audio`, only its name in messages and in the store's provenance
+  std::string origin;   // where the label came from, for messages: "list.txt:12", "DIR/alice"
+  // Samples already decoded (audio_from_samples()) instead of a file at `path`.
+  std::shared_ptr<const Audio> audio;
 };
 
 // Whether a file name ends in an extension libsndfile decodes (.wav, .flac, .ogg, .opus, .mp3,

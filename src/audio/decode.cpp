@@ -537,18 +537,14 @@ void check_samples(const std::vector<float>& samples, sf_count_t first, int samp
                   ", so the audio is damaged; export it again from the original");
 }
 
-// Decodes `file` a segment of at most `segment_seconds` at a time (0: all at once), each mixed
-// to mono and resampled on its own, and hands each to `segment_fn` before reading the next.
-void decode(const SoundFile& file, const AudioOptions& options, double segment_seconds,
-            const std::function<void(Audio&&)>& segment_fn) {
-  const AudioFileInfo source = describe(file.info());
-  check_data_chunk_complete(file);
-  const std::string& name = file.name();
+// What every source of audio must pass before it is decoded: samples, and a length within the
+// options' limits (known from a header, so a long file costs nothing to refuse).
+void check_length(const AudioFileInfo& source, const AudioOptions& options,
+                  const std::string& name) {
   if (source.frames == 0) {
     throw Error(ErrorCode::kEmptyAudio,
                 name + ": holds no audio samples; give a recording with audio in it");
   }
-  // From the header, before decoding: a long file costs nothing to refuse.
   const double seconds = source.duration_seconds();
   if (seconds > options.max_seconds) {
     throw_too_long(name, format_seconds(seconds) + " long, more than the " +
@@ -559,36 +555,52 @@ void decode(const SoundFile& file, const AudioOptions& options, double segment_s
                 name + ": only " + format_seconds(seconds) + " of audio, less than the " +
                     format_seconds(options.min_seconds) + " needed; give a longer recording");
   }
+}
+
+// Mono samples of `source` starting at frame `first`, checked and resampled to the options'
+// rate.
+Audio convert(std::vector<float> mono, sf_count_t first, const AudioFileInfo& source,
+              const AudioOptions& options, const std::string& name) {
+  // Before resampling, which would smear one bad sample over its neighbours.
+  check_samples(mono, first, source.sample_rate_hz, name);
+  Audio audio;
+  audio.source = source;
+  if (source.sample_rate_hz == options.sample_rate_hz) {
+    audio.samples = std::move(mono);
+  } else {
+    try {
+      audio.samples =
+          resample(mono, source.sample_rate_hz, options.sample_rate_hz, options.resample_quality);
+    } catch (const Error& error) {
+      // The options are valid, so the source's own rate is what resample() refused.
+      if (error.code() != ErrorCode::kInvalidArgument) throw;
+      throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
+    }
+    // The filter rings past the peaks it is given (a square wave by about 9%): what comes out
+    // must be within the limit too, as every later stage expects.
+    const double scale = static_cast<double>(options.sample_rate_hz) / source.sample_rate_hz;
+    check_samples(audio.samples, std::llround(static_cast<double>(first) * scale),
+                  options.sample_rate_hz, name);
+  }
+  audio.sample_rate_hz = options.sample_rate_hz;
+  return audio;
+}
+
+// Decodes `file` a segment of at most `segment_seconds` at a time (0: all at once), each mixed
+// to mono and resampled on its own, and hands each to `segment_fn` before reading the next.
+void decode(const SoundFile& file, const AudioOptions& options, double segment_seconds,
+            const std::function<void(Audio&&)>& segment_fn) {
+  const AudioFileInfo source = describe(file.info());
+  check_data_chunk_complete(file);
+  const std::string& name = file.name();
+  check_length(source, options, name);
   const sf_count_t segment_frames =
       segment_seconds > 0
           ? std::max<sf_count_t>(1, std::llround(segment_seconds * source.sample_rate_hz))
           : source.frames;
   for (sf_count_t first = 0; first < source.frames; first += segment_frames) {
-    std::vector<float> mono =
-        read_mono(file, first, std::min(segment_frames, source.frames - first));
-    // Before resampling, which would smear one bad sample over its neighbours.
-    check_samples(mono, first, source.sample_rate_hz, name);
-    Audio audio;
-    audio.source = source;
-    if (source.sample_rate_hz == options.sample_rate_hz) {
-      audio.samples = std::move(mono);
-    } else {
-      try {
-        audio.samples =
-            resample(mono, source.sample_rate_hz, options.sample_rate_hz, options.resample_quality);
-      } catch (const Error& error) {
-        // The options are valid, so the file's own rate is what resample() refused.
-        if (error.code() != ErrorCode::kInvalidArgument) throw;
-        throw Error(ErrorCode::kUnsupportedFormat, name + ": " + error.what());
-      }
-      // The filter rings past the peaks it is given (a square wave by about 9%): what comes out
-      // must be within the limit too, as every later stage expects.
-      const double scale = static_cast<double>(options.sample_rate_hz) / source.sample_rate_hz;
-      check_samples(audio.samples, std::llround(static_cast<double>(first) * scale),
-                    options.sample_rate_hz, name);
-    }
-    audio.sample_rate_hz = options.sample_rate_hz;
-    segment_fn(std::move(audio));
+    segment_fn(convert(read_mono(file, first, std::min(segment_frames, source.frames - first)),
+                       first, source, options, name));
   }
 }
 
@@ -651,6 +663,27 @@ Audio decode_audio(const void* data, std::size_t size, const AudioOptions& optio
   options.validate();
   const SoundFile file(data, size, name);
   return decode(file, options);
+}
+
+Audio audio_from_samples(const float* interleaved, int64_t frames, int channels, int sample_rate_hz,
+                         const AudioOptions& options, const std::string& name) {
+  options.validate();
+  if (channels < 1 || sample_rate_hz < 1 || frames < 0 || (frames > 0 && interleaved == nullptr)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                name +
+                    ": samples need a positive rate, at least one channel and a buffer of "
+                    "frames x channels values (got " +
+                    std::to_string(sample_rate_hz) + " Hz, " + std::to_string(channels) +
+                    " channels, " + std::to_string(frames) + " frames)");
+  }
+  AudioFileInfo source;
+  source.format = "samples";
+  source.encoding = "32 bit float";
+  source.sample_rate_hz = sample_rate_hz;
+  source.channels = channels;
+  source.frames = frames;
+  check_length(source, options, name);
+  return convert(mix_to_mono(interleaved, frames, channels), 0, source, options, name);
 }
 
 }  // namespace spkid

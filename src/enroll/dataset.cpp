@@ -112,7 +112,7 @@ std::vector<LabelledRecording> parse_list(std::istream& in, const std::string& l
     const fs::path resolved =
         fs::path(path).is_absolute() || path == "-" ? fs::path(path) : base_dir / path;
     recordings.push_back({canonical_speaker_name(line.substr(0, name_end)),
-                          resolved.lexically_normal().string(), origin});
+                          resolved.lexically_normal().string(), origin, nullptr});
   }
   if (in.bad()) {
     throw Error(ErrorCode::kIo, "cannot read the list " + list_name + "; check the file");
@@ -162,7 +162,7 @@ std::vector<LabelledRecording> list_dataset_folder(const std::string& dataset_di
   for (const fs::path& speaker_dir : speaker_dirs) {
     for (std::string& file : audio_files_under(speaker_dir)) {
       recordings.push_back({canonical_speaker_name(speaker_dir.filename().string()),
-                            std::move(file), speaker_dir.string()});
+                            std::move(file), speaker_dir.string(), nullptr});
     }
   }
   if (recordings.empty()) {

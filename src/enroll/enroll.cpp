@@ -121,9 +121,11 @@ class Batch {
       return;
     }
     try {
-      const Audio audio = load_audio(request.path, options_.audio);
       AnalysedRecording analysed =
-          analyse_recording(audio, absolute_source(request.path), options_, extractor_);
+          request.audio ? analyse_recording(at_store_rate(*request.audio, request.path),
+                                            request.path, options_, extractor_)
+                        : analyse_recording(load_audio(request.path, options_.audio),
+                                            absolute_source(request.path), options_, extractor_);
       if (hooks_.embedder) pending.clip_embeddings = hooks_.embedder->embed(analysed.clip_features);
       outcome.provenance = std::move(analysed.provenance);
       outcome.num_clips = static_cast<int>(analysed.clip_features.size());
@@ -134,6 +136,13 @@ class Batch {
     } catch (const Error& error) {
       outcome.error = about(display_path(request.path), error);
     }
+  }
+
+  // Samples given in memory, at the rate the store's features take.
+  Audio at_store_rate(const Audio& audio, const std::string& name) const {
+    if (audio.sample_rate_hz == options_.audio.sample_rate_hz) return audio;
+    return audio_from_samples(audio.samples.data(), static_cast<int64_t>(audio.samples.size()), 1,
+                              audio.sample_rate_hz, options_.audio, name);
   }
 
   // The speaker's other clips' embeddings by the model, computing those that are missing (clips
@@ -396,8 +405,9 @@ std::vector<SpeakerEnrollment> enroll_recordings(Store& store,
                 "the speaker model takes other features than the store's clips: use the model "
                 "made for this store, or enroll without it");
   }
-  const auto from_stdin = std::count_if(recordings.begin(), recordings.end(),
-                                        [](const LabelledRecording& r) { return r.path == "-"; });
+  const auto from_stdin =
+      std::count_if(recordings.begin(), recordings.end(),
+                    [](const LabelledRecording& r) { return !r.audio && r.path == "-"; });
   if (from_stdin > 1) {
     invalid("'-' (standard input) is given more than once; it can be read only once");
   }
