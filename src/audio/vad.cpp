@@ -9,17 +9,11 @@
 #include <vector>
 
 #include "audio/option_check.h"
+#include "audio/vad_frames.h"
 #include "spkid/error.h"
 
 namespace spkid {
 namespace {
-
-// Stands in for digital silence, whose energy has no logarithm.
-constexpr double kSilenceDbfs = -200;
-// Quieter frames are digital silence (zeros, or a float signal's decay to nothing): far under the
-// quantization noise of 16-bit audio (about -101 dBFS). They are never speech and are left out of
-// the level statistics, so that zero padding can neither lower the noise floor nor the reference.
-constexpr double kDigitalSilenceDbfs = -120;
 
 long ms_to_samples(double ms, int sample_rate_hz) {
   return std::lround(ms * sample_rate_hz / 1000);
@@ -39,18 +33,8 @@ std::vector<double> frame_energies_dbfs(const std::vector<float>& samples, long 
   for (long k = 0; k < num_frames; ++k) {
     const long begin = k * frame_shift;
     const long end = std::min(num_samples, begin + frame_length);
-    double sum = 0, sum_squares = 0;
-    for (long i = begin; i < end; ++i) {
-      const double x = samples[static_cast<size_t>(i)];
-      sum += x;
-      sum_squares += x * x;
-    }
-    const double count = static_cast<double>(end - begin);
-    const double mean = sum / count;
-    // Variance, not mean square: a DC offset is not sound.
-    const double power = sum_squares / count - mean * mean;
     energies[static_cast<size_t>(k)] =
-        power > 0 ? std::max(kSilenceDbfs, 10 * std::log10(power)) : kSilenceDbfs;
+        detail::frame_energy_dbfs(samples.data() + begin, static_cast<std::size_t>(end - begin));
   }
   return energies;
 }
@@ -97,6 +81,24 @@ std::vector<FrameRun> clean_runs(const std::vector<FrameRun>& runs, long min_spe
   return cleaned;
 }
 
+}  // namespace
+
+namespace detail {
+
+double frame_energy_dbfs(const float* samples, std::size_t count) {
+  double sum = 0, sum_squares = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double x = samples[i];
+    sum += x;
+    sum_squares += x * x;
+  }
+  const double n = static_cast<double>(count);
+  const double mean = sum / n;
+  // Variance, not mean square: a DC offset is not sound.
+  const double power = sum_squares / n - mean * mean;
+  return power > 0 ? std::max(kSilenceDbfs, 10 * std::log10(power)) : kSilenceDbfs;
+}
+
 // Speech must be within relative_threshold_db of the loud frames, snr_margin_db above the noise
 // floor and above the absolute floor. Levels are percentiles of the frames that are not digital
 // silence, so every rule but the absolute floor moves with the recording's level. When nothing
@@ -114,7 +116,7 @@ double speech_threshold_dbfs(const std::vector<double>& energies, const VadOptio
                    options.absolute_floor_dbfs, kDigitalSilenceDbfs});
 }
 
-}  // namespace
+}  // namespace detail
 
 void VadOptions::validate() const {
   using detail::require_option;
@@ -158,7 +160,7 @@ VadResult detect_speech(const std::vector<float>& samples, int sample_rate_hz,
   const long num_frames = count_frames(num_samples, frame_length, frame_shift);
   const std::vector<double> energies =
       frame_energies_dbfs(samples, num_frames, frame_length, frame_shift);
-  const double threshold = speech_threshold_dbfs(energies, options);
+  const double threshold = detail::speech_threshold_dbfs(energies, options);
   const auto to_frames = [&](double ms) {
     return (ms_to_samples(ms, sample_rate_hz) + frame_shift - 1) / frame_shift;
   };
