@@ -11,6 +11,7 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(ALSA REQUIRED IMPORTED_TARGET alsa)  # spkid listen --device
 # Speaker names: NFC normalization and the confusable skeletons of look-alike names.
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsndfile1-dev libmpg123-dev libsoxr-dev libsamplerate0-dev libfftw3-dev libtorch-dev libcli11-dev
-  libspdlog-dev libgtest-dev libbenchmark-dev libsqlite3-dev libssl-dev libcairo2-dev libicu-dev
+  libspdlog-dev libgtest-dev libbenchmark-dev libsqlite3-dev libssl-dev libcairo2-dev libicu-dev libasound2-dev
   nlohmann-json3-dev
   libopenblas0-openmp  # LibTorch's BLAS: Debian's reference BLAS made train 1.6x slower
   python3-torchaudio python3-numpy espeak-ng sox

@@ -64,6 +64,7 @@ Command add_train_command(CLI::App& parent, const Context& context);
 Command add_identify_command(CLI::App& parent, const Context& context);
 Command add_verify_command(CLI::App& parent, const Context& context);
 Command add_eval_command(CLI::App& parent, const Context& context);
+Command add_listen_command(CLI::App& parent, const Context& context);
 
 // One flag group per options struct (options.cpp). The flags write into `options`, which must
 // outlive the parse; the command calls options.validate() afterwards.

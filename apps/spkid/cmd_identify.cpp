@@ -37,7 +37,7 @@ std::vector<LabelledRecording> gather_inputs(const IdentifySettings& settings) {
                 "nothing to identify: give audio FILEs, --dir DATASET or --list FILE");
   }
   std::vector<LabelledRecording> inputs;
-  for (const std::string& file : settings.files) inputs.push_back({"", file, ""});
+  for (const std::string& file : settings.files) inputs.push_back({"", file, "", nullptr});
   const bool audio_from_stdin =
       std::find(settings.files.begin(), settings.files.end(), "-") != settings.files.end();
   for (LabelledRecording& recording :
@@ -68,16 +68,9 @@ void expect_unknown_for_strangers(std::vector<LabelledRecording>& inputs,
   spdlog::info("not enrolled, so expected to be unknown: {}", names);
 }
 
-nlohmann::json identification_json(const LabelledRecording& input, const Identification& answer) {
-  nlohmann::json top = nlohmann::json::array();
-  for (const SpeakerScore& candidate : answer.top) {
-    top.push_back({{"speaker", candidate.speaker}, {"score", candidate.score}});
-  }
-  nlohmann::json object = {{"file", input.path},
-                           {"speaker", answer.speaker},
-                           {"known", answer.known},
-                           {"score", answer.score},
-                           {"top", top}};
+nlohmann::json answer_json(const LabelledRecording& input, const Identification& answer) {
+  nlohmann::json object = {{"file", input.path}};
+  object.update(identification_json(answer));
   if (!input.speaker.empty()) object["expected"] = input.speaker;
   return object;
 }
@@ -188,7 +181,7 @@ int run_identify(const IdentifySettings& settings, const Context& context) {
         }
         output.done(i, [&settings, &input, &answer = answers[i]] {
           if (settings.json) {
-            print_json_line(identification_json(input, answer));
+            print_json_line(answer_json(input, answer));
           } else {
             std::cout << identification_text(input, answer) << '\n';
           }
@@ -219,10 +212,7 @@ Command add_identify_command(CLI::App& parent, const Context& context) {
                    "--dir (relative paths start at the list's folder)")
       ->type_name("FILE");
   add_threshold_option(*command, settings->threshold);
-  command->add_option("--top", settings->top, "Also show the runners-up: N speakers in all")
-      ->capture_default_str()
-      ->type_name("N")
-      ->check(CLI::PositiveNumber);
+  add_top_option(*command, settings->top);
   add_json_flag(*command, settings->json);
   add_jobs_option(*command, settings->jobs);
   add_recognition_options(*command, settings->options);

@@ -76,6 +76,8 @@ const CommandEntry kCommands[] = {
      SPKID_MODEL_COMMAND(add_identify_command)},
     {"verify", "Accept or reject a file as the voice of one enrolled speaker",
      SPKID_MODEL_COMMAND(add_verify_command)},
+    {"listen", "Say who speaks in live audio, one line per utterance as soon as it ends",
+     SPKID_MODEL_COMMAND(add_listen_command)},
     {"eval", "Measure identification on a dataset (one folder per speaker)",
      SPKID_MODEL_COMMAND(add_eval_command)},
 };

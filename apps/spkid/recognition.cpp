@@ -32,6 +32,22 @@ void add_threshold_option(CLI::App& command, std::optional<double>& threshold) {
       ->type_name("SCORE");
 }
 
+void add_top_option(CLI::App& command, std::size_t& top) {
+  command.add_option("--top", top, "Also show the runners-up: N speakers in all")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+}
+
+nlohmann::json identification_json(const Identification& answer) {
+  nlohmann::json top = nlohmann::json::array();
+  for (const SpeakerScore& candidate : answer.top) {
+    top.push_back({{"speaker", candidate.speaker}, {"score", candidate.score}});
+  }
+  return {
+      {"speaker", answer.speaker}, {"known", answer.known}, {"score", answer.score}, {"top", top}};
+}
+
 Store open_store_for_recognition(const std::string& dir) {
   if (::access(dir.c_str(), W_OK) == 0) return Store::open(dir, StoreAccess::kWrite);
   spdlog::debug("{} is read-only: embeddings computed now are not kept", dir);

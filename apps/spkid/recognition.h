@@ -1,6 +1,8 @@
 // What the commands that recognise voices with the store's model share (identify, verify).
 #pragma once
 
+#include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -16,6 +18,12 @@ void add_recognition_options(CLI::App& command, RecognitionOptions& options);
 
 // --threshold, overriding the model's calibrated score threshold.
 void add_threshold_option(CLI::App& command, std::optional<double>& threshold);
+// --top N: the answer and its runners-up.
+void add_top_option(CLI::App& command, std::size_t& top);
+
+// {"speaker": NAME or "unknown", "known": ..., "score": ..., "top": [{"speaker", "score"}...]}:
+// the answer's part of identify's and listen's JSON lines.
+nlohmann::json identification_json(const Identification& answer);
 
 // Opens the store for writing when its folder allows, so that embeddings the recognizer computes
 // for clips the current model has not embedded yet are kept for next time; a read-only store is
