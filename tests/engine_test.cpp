@@ -9,11 +9,13 @@
 
 #include <atomic>
 #include <limits>
+#include <random>
 #include <thread>
 
 #include "spkid/audio.h"
 #include "spkid/error.h"
 #include "spkid/speaker_name.h"
+#include "spkid/stream.h"
 #include "store_fixtures.h"
 #include "synth.h"
 #include "tiny_model.h"
@@ -178,6 +180,47 @@ TEST_F(EngineTest, EnrollRemoveAndRenameWhileOtherThreadsIdentify) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(engine.speakers(), (std::vector<std::string>{"alice", "bob", "carol"}));
+}
+
+TEST_F(EngineTest, AStreamInChunksOfAnySizeAnswersAsTheWholeRecording) {
+  Engine engine = Engine::open(dir_.file("store"));
+  enroll_three(engine);
+  const int rate = 22050;  // the stream's own rate; each utterance is resampled whole
+  const std::vector<float> pause = test::silence(0.8, rate);
+  const std::vector<float> talk =
+      test::concat({pause, voice(kBob, 2.5, rate, 80), pause, voice(kAlice, 2.5, rate, 81), pause,
+                    voice(kCarol, 2.0, rate, 82)});
+  const auto run = [&](std::size_t max_chunk, unsigned seed) {
+    IdentifyStream stream(engine, rate, 1, {}, 2);
+    std::mt19937 random(seed);
+    std::vector<StreamResult> all;
+    for (std::size_t at = 0; at < talk.size();) {
+      const std::size_t n = std::min<std::size_t>(
+          talk.size() - at, std::uniform_int_distribution<std::size_t>(1, max_chunk)(random));
+      for (auto& r : stream.push(talk.data() + at, n)) all.push_back(std::move(r));
+      at += n;
+    }
+    for (auto& r : stream.finish()) all.push_back(std::move(r));  // carol never pauses
+    return all;
+  };
+  const std::vector<StreamResult> whole = run(talk.size(), 1);
+  ASSERT_EQ(whole.size(), 3u);
+  const char* expected[] = {"bob", "alice", "carol"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(whole[i].identification) << whole[i].error->what();
+    EXPECT_EQ(whole[i].identification->top.at(0).speaker, expected[i]);
+  }
+  for (const std::size_t max_chunk : {7, 441, 5000}) {
+    SCOPED_TRACE(max_chunk);
+    const std::vector<StreamResult> chunked = run(max_chunk, unsigned(max_chunk));
+    ASSERT_EQ(chunked.size(), whole.size());
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+      EXPECT_DOUBLE_EQ(chunked[i].start_seconds, whole[i].start_seconds);
+      EXPECT_DOUBLE_EQ(chunked[i].end_seconds, whole[i].end_seconds);
+      EXPECT_EQ(chunked[i].identification->speaker, whole[i].identification->speaker);
+      EXPECT_DOUBLE_EQ(chunked[i].identification->score, whole[i].identification->score);
+    }
+  }
 }
 
 }  // namespace
