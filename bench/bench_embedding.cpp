@@ -14,6 +14,7 @@
 #include "spkid/error.h"
 #include "spkid/features.h"
 #include "spkid/model.h"
+#include "spkid/model_registry.h"
 #include "spkid/recognizer.h"
 
 namespace {

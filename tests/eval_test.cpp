@@ -15,8 +15,10 @@
 #include "spkid/error.h"
 #include "spkid/evaluation.h"
 #include "spkid/model.h"
+#include "spkid/model_registry.h"
 #include "spkid/pretrain.h"
 #include "spkid/recognizer.h"
+#include "spkid/train.h"
 #include "synth.h"
 #include "tiny_model.h"
 

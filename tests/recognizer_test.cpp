@@ -12,7 +12,9 @@
 
 #include "spkid/enroll.h"
 #include "spkid/error.h"
+#include "spkid/model_registry.h"
 #include "spkid/speaker_name.h"
+#include "spkid/train.h"
 #include "synth.h"
 #include "tiny_model.h"
 

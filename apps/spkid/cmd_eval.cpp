@@ -18,6 +18,8 @@
 #include "spkid/dataset_evaluation.h"
 #include "spkid/error.h"
 #include "spkid/fs_util.h"
+#include "spkid/model_registry.h"
+#include "spkid/train.h"
 #include "table.h"
 
 namespace spkid::cli {

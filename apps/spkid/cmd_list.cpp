@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "open_set_report.h"
+#include "spkid/model_registry.h"
 #include "spkid/recognizer.h"
 #include "store_commands.h"
 #include "table.h"

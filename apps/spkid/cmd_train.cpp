@@ -11,6 +11,7 @@
 #include "progress.h"
 #include "recognition.h"
 #include "spkid/recognizer.h"
+#include "spkid/train.h"
 
 namespace spkid::cli {
 namespace {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli.h"
+#include "spkid/train.h"
 
 namespace spkid::cli {
 namespace {

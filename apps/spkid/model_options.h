@@ -7,6 +7,7 @@
 #include "spkid/model.h"
 #include "spkid/pretrain.h"
 #include "spkid/recognizer.h"
+#include "spkid/train.h"
 
 namespace spkid::cli {
 

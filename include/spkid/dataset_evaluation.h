@@ -10,6 +10,7 @@
 
 #include "spkid/evaluation.h"
 #include "spkid/recognizer.h"
+#include "spkid/train.h"
 
 namespace spkid {
 

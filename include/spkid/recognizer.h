@@ -1,6 +1,6 @@
 // Who is speaking: identification and verification of audio against the enrolled speakers of a
-// store, and `train`, which fine-tunes a classifier of those speakers. Both use the store's
-// current speaker model; a store without one starts from the shipped base model.
+// store, with the store's current speaker model (model_registry.h); a store without one starts
+// from the shipped base model. `train` (train.h) fine-tunes a classifier of those speakers.
 //
 // One scoring mechanism serves every case, with two roles for models: one *names* the speaker,
 // one *scores* the answer. Before any train both are the base model; after train the fine-tuned
@@ -34,63 +34,12 @@
 #include "spkid/chunk.h"
 #include "spkid/model.h"
 #include "spkid/open_set.h"
-#include "spkid/pretrain.h"
 #include "spkid/scoring.h"
 #include "spkid/store.h"
+#include "spkid/store_embeddings.h"
 #include "spkid/vad.h"
 
 namespace spkid {
-
-// The model file kinds a store records (ModelRecord::kind).
-inline constexpr const char* kBaseModelKind = "base";              // the shipped, pretrained one
-inline constexpr const char* kClassifierModelKind = "classifier";  // made by train
-
-// The open-set prior a base model carries (SpeakerModel::threshold): the threshold, on its scores,
-// that stores too small to calibrate lean on (measured on the dev speakers, data/models/README.md).
-// A model without one uses OpenSetOptions::prior_threshold.
-inline constexpr const char* kOpenSetPriorThresholdName = "open_set_prior_threshold";
-
-// The shipped base model: $SPKID_BASE_MODEL when set, else the installed copy
-// (<prefix>/share/spkid/models/base.pt), else the source tree's data/models/base.pt. Throws
-// Error(kModel) naming the places looked at when none exists.
-std::string base_model_path();
-
-// The store's current model. With none (a new store, or its classifier went with a removed
-// speaker) the store's copy of the base model becomes current again, or the base model at
-// `base_path` is copied into the store (kind kBaseModelKind) when it has no copy yet. A base
-// model copy whose file has gone is copied again from the shipped base model. Throws
-// Error(kModel) when the base model cannot be read or the current trained model's file has
-// gone (the message says to train again), Error(kStore) when the store cannot record it.
-ModelRecord ensure_current_model(Store& store, const std::string& base_path);
-
-// The newest base model the store holds, which train fine-tunes from; the shipped one is
-// registered first when the store has none (and made current when nothing else is), and
-// copied again when the store's copy has gone.
-ModelRecord store_base_model(Store& store);
-
-// One model's embeddings of every enrolled speaker's clips (unit length), by speaker.
-using EnrolledEmbeddings = std::map<std::string, std::vector<std::vector<float>>>;
-
-// Every enrolled speaker's clip embeddings by `model` (the store's model `model_id`). Those the
-// store lacks are computed and saved for next time (kept in memory only when the store cannot
-// be written).
-EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id);
-
-// The windows of one enrollment clip's features that calibrate the open-set decision:
-// `window_seconds` long (the length identify cuts), every half window, the last ending with the
-// clip; a shorter clip is one window, one too short for the network none.
-std::vector<FeatureMatrix> calibration_windows(const FeatureMatrix& clip, const SpeakerModel& model,
-                                               double window_seconds);
-
-// Every enrolled clip's embedding and its windows' embeddings by `model` (calibration_windows of
-// the stored features). Those the store lacks are computed and saved as enrolled_embeddings()
-// does.
-CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int64_t model_id,
-                                   double window_seconds);
-
-// The base model a classifier of the store was fine-tuned from (recorded by train). Throws
-// Error(kModel) when the store no longer holds it ("train again").
-ModelRecord classifier_base_model(const Store& store, const SpeakerModel& classifier);
 
 // How a file to identify becomes chunks of speech.
 struct RecognitionOptions {
@@ -205,32 +154,5 @@ class Recognizer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// ---- train ---------------------------------------------------------------------------------
-
-struct SpeakerTrainingOptions {
-  FineTuneOptions fine_tune;
-};
-
-struct SpeakerTrainingResult {
-  ModelRecord model;  // the new current model
-  std::vector<std::string> speakers;
-  int epochs_done = 0;
-  int best_epoch = 0;
-  double val_accuracy = 0;  // held-out enrollment clips, best epoch
-  // The store's open-set decision after train: the base model still scores, calibrated on the
-  // enrolled speakers (open_set.h), so train changes the naming, not the threshold.
-  OpenSetCalibration open_set;
-  double seconds = 0;
-};
-
-// Fine-tunes a classifier of every enrolled speaker from the store's current model's base (the
-// base model, or the base a classifier was made from) and registers it as the store's new
-// current model, atomically: an
-// interrupted or failed train leaves the previous model current. Throws Error(kStore) with
-// fewer than two enrolled speakers or when a speaker's audio was enrolled by an spkid that kept
-// no audio ("enroll again"), Error(kNoSpeech) when a speaker has too little audio.
-SpeakerTrainingResult train_speakers(Store& store, const SpeakerTrainingOptions& options,
-                                     const TrainingCallbacks& callbacks = {});
 
 }  // namespace spkid

@@ -10,6 +10,7 @@
 #include "spkid/error.h"
 #include "spkid/model.h"
 #include "spkid/model_embedder.h"
+#include "spkid/model_registry.h"
 #include "spkid/speaker_name.h"
 
 namespace spkid {

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "spkid/error.h"
+#include "spkid/model_registry.h"
 #include "spkid/store.h"
+#include "spkid/train.h"
 
 namespace spkid {
 namespace {

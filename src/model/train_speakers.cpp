@@ -6,8 +6,10 @@
 
 #include "spkid/error.h"
 #include "spkid/evaluation.h"
+#include "spkid/model_registry.h"
 #include "spkid/recognizer.h"
 #include "spkid/speaker_name.h"
+#include "spkid/train.h"
 
 namespace spkid {
 namespace {

@@ -1,5 +1,5 @@
-// Identification and verification against a store's enrolled speakers, and the base model a
-// store starts from. The naming and scoring mechanism is described in recognizer.h.
+// Identification and verification against a store's enrolled speakers. The naming and scoring
+// mechanism is described in recognizer.h.
 #include "spkid/recognizer.h"
 
 #include <fnmatch.h>
@@ -7,27 +7,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
-#include <type_traits>
 
 #include "spkid/error.h"
 #include "spkid/features.h"
+#include "spkid/model_registry.h"
 #include "spkid/speaker_name.h"
 
 namespace spkid {
 namespace {
-
-bool readable_file(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path, ec);
-}
 
 std::string seconds_text(double seconds) {
   char text[32];
@@ -35,271 +24,7 @@ std::string seconds_text(double seconds) {
   return text;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    throw Error(ErrorCode::kIo, "cannot read " + path + ": check its permissions");
-  }
-  return bytes;
-}
-
 }  // namespace
-
-std::string base_model_path() {
-  if (const char* env = std::getenv("SPKID_BASE_MODEL"); env != nullptr && *env != '\0') {
-    if (!readable_file(env)) {
-      throw Error(ErrorCode::kModel, std::string("SPKID_BASE_MODEL is ") + env +
-                                         ", which is not a file: point it at a spkid model or "
-                                         "unset it to use the shipped one");
-    }
-    return env;
-  }
-  const std::string installed = std::string(SPKID_INSTALLED_MODEL_DIR) + "/base.pt";
-  if (readable_file(installed)) return installed;
-  const std::string source_tree = std::string(SPKID_SOURCE_MODEL_DIR) + "/base.pt";
-  if (readable_file(source_tree)) return source_tree;
-  throw Error(ErrorCode::kModel, "the shipped base model is missing (looked for " + installed +
-                                     " and " + source_tree +
-                                     "): reinstall spkid, or set SPKID_BASE_MODEL to a model");
-}
-
-namespace {
-
-// The id of a model that is not in the store (a read-only store's shipped base model): no
-// stored embedding has it, and none are stored under it.
-constexpr int64_t kUnregisteredModelId = 0;
-
-ModelRecord register_base_model(Store& store, const std::string& base_path, bool make_current) {
-  const SpeakerModel base = SpeakerModel::load(base_path);
-  if (const auto stored = store.feature_options()) base.check_features(*stored);
-  NewModel model;
-  model.kind = kBaseModelKind;
-  model.feature_options = base.feature_options();
-  model.metadata_json = base.metadata_json();
-  model.file_extension = "pt";
-  model.make_current = make_current;
-  return store.register_model(model, read_bytes(base_path));
-}
-
-// `record`, its file checked against the store's digest (Store::check_model_file), or when the
-// file has gone (deleted by hand): the base model's copy is made again
-// from the shipped base model (a new record: the old one's embeddings were by the file that
-// went); a trained classifier cannot be, so the error says to train again.
-ModelRecord with_model_file(Store& store, const ModelRecord& record) {
-  if (readable_file(record.path)) {
-    store.check_model_file(record);
-    return record;
-  }
-  if (record.kind != kBaseModelKind) {
-    throw Error(ErrorCode::kModel, "the store's trained model " + record.path +
-                                       " is missing: run spkid train to make it again");
-  }
-  const std::string shipped = base_model_path();
-  store.remove_model(record.id);
-  return register_base_model(store, shipped, record.is_current);
-}
-
-}  // namespace
-
-namespace {
-
-// Clips whose features are read and embedded at a time (256 clips of 6 s are 39 MB of features):
-// the first model command after a batch enrollment of thousands of speakers embeds them page by
-// page, storing each page before reading the next, so memory stays bounded and an interruption
-// keeps every page done.
-constexpr std::size_t kClipsPerPage = 256;
-
-// Calls `page_fn` with each page of the clips `query` selects, in id order.
-template <typename PageFn>
-void for_each_page(const Store& store, ClipQuery query, PageFn page_fn) {
-  query.limit = kClipsPerPage;
-  for (;;) {
-    const std::vector<StoredClip> page = store.clips(query);
-    if (page.empty()) return;
-    page_fn(page);
-    if (page.size() < kClipsPerPage) return;
-    query.after_clip_id = page.back().id;
-  }
-}
-
-std::vector<FeatureMatrix> features_of(const std::vector<StoredClip>& clips) {
-  std::vector<FeatureMatrix> features;
-  features.reserve(clips.size());
-  for (const StoredClip& clip : clips) features.push_back(clip.features);
-  return features;
-}
-
-// Stores `embeddings` by the model `model_id`; false when they can only be kept in memory (the
-// model is not in the store, or the store cannot be written: they are only a cache, computed
-// again next time).
-template <typename Embedding>
-bool store_embeddings(Store& store, int64_t model_id, const std::vector<Embedding>& embeddings) {
-  if (model_id == kUnregisteredModelId) return false;
-  try {
-    if constexpr (std::is_same_v<Embedding, WindowEmbedding>) {
-      store.set_window_embeddings(model_id, embeddings);
-    } else {
-      store.set_embeddings(model_id, embeddings);
-    }
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
-}  // namespace
-
-EnrolledEmbeddings enrolled_embeddings(Store& store, const SpeakerModel& model, int64_t model_id) {
-  EnrolledEmbeddings unstored;  // embedded now but not stored, by speaker
-  ClipQuery missing;
-  missing.missing_embedding_for_model = model_id;
-  for_each_page(store, missing, [&](const std::vector<StoredClip>& page) {
-    auto embeddings = model.embed_batch(features_of(page));
-    std::vector<ClipEmbedding> fresh;
-    fresh.reserve(page.size());
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      fresh.push_back({page[i].id, std::move(embeddings[i])});
-    }
-    if (store_embeddings(store, model_id, fresh)) return;
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      unstored[page[i].speaker].push_back(std::move(fresh[i].embedding));
-    }
-  });
-  EnrolledEmbeddings enrolled;
-  if (model_id != kUnregisteredModelId) {
-    for (StoredEmbedding& stored : store.embeddings(model_id)) {
-      enrolled[stored.speaker].push_back(std::move(stored.embedding));
-    }
-  }
-  for (auto& [speaker, embeddings] : unstored) {
-    for (auto& embedding : embeddings) enrolled[speaker].push_back(std::move(embedding));
-  }
-  return enrolled;
-}
-
-std::vector<FeatureMatrix> calibration_windows(const FeatureMatrix& clip, const SpeakerModel& model,
-                                               double window_seconds) {
-  const FeatureOptions& features = model.feature_options();
-  const int min_frames = model.network_options().min_frames();
-  if (clip.num_frames < min_frames) return {};
-  const int window_frames = std::max(
-      min_frames, num_frames_for(std::lround(window_seconds * features.sample_rate_hz), features));
-  std::vector<int> starts;
-  if (clip.num_frames <= window_frames) {
-    starts.push_back(0);
-  } else {
-    const int hop = std::max(1, window_frames / 2);
-    for (int begin = 0; begin + window_frames <= clip.num_frames; begin += hop) {
-      starts.push_back(begin);
-    }
-    if (starts.back() + window_frames < clip.num_frames) {
-      starts.push_back(clip.num_frames - window_frames);
-    }
-  }
-  std::vector<FeatureMatrix> windows;
-  for (const int begin : starts) {
-    FeatureMatrix w;
-    w.num_frames = std::min(window_frames, clip.num_frames);
-    w.num_features = clip.num_features;
-    w.data.assign(clip.data.begin() + std::size_t(begin) * clip.num_features,
-                  clip.data.begin() + std::size_t(begin + w.num_frames) * clip.num_features);
-    // Normalisation is affine per band: normalising a slice of normalised features gives the
-    // slice's own normalisation, as if it had been a clip of its own.
-    if (features.normalize_mean) normalize_utterance(w, features.normalize_variance);
-    windows.push_back(std::move(w));
-  }
-  return windows;
-}
-
-CalibrationClips calibration_clips(Store& store, const SpeakerModel& model, int64_t model_id,
-                                   double window_seconds) {
-  std::map<int64_t, std::vector<std::vector<float>>> windows_of;  // embedded now, not stored
-  ClipQuery missing;
-  missing.missing_window_embeddings_for_model = model_id;
-  for_each_page(store, missing, [&](const std::vector<StoredClip>& page) {
-    std::vector<FeatureMatrix> windows;
-    std::vector<WindowEmbedding> fresh;
-    for (const StoredClip& clip : page) {
-      auto cut = calibration_windows(clip.features, model, window_seconds);
-      for (std::size_t w = 0; w < cut.size(); ++w) {
-        windows.push_back(std::move(cut[w]));
-        fresh.push_back({clip.id, int(w), {}});
-      }
-    }
-    if (windows.empty()) return;
-    auto embeddings = model.embed_batch(windows);
-    for (std::size_t i = 0; i < windows.size(); ++i) fresh[i].embedding = std::move(embeddings[i]);
-    if (store_embeddings(store, model_id, fresh)) return;
-    for (WindowEmbedding& w : fresh) windows_of[w.clip_id].push_back(std::move(w.embedding));
-  });
-  std::vector<StoredEmbedding> clip_embeddings;
-  if (model_id != kUnregisteredModelId) {
-    for (StoredWindowEmbedding& w : store.window_embeddings(model_id)) {
-      windows_of[w.clip_id].push_back(std::move(w.embedding));
-    }
-    clip_embeddings = store.embeddings(model_id);
-  } else {
-    for_each_page(store, ClipQuery{}, [&](const std::vector<StoredClip>& page) {
-      auto embedded = model.embed_batch(features_of(page));
-      for (std::size_t i = 0; i < page.size(); ++i) {
-        StoredEmbedding e;
-        e.clip_id = page[i].id;
-        e.speaker = page[i].speaker;
-        e.embedding = std::move(embedded[i]);
-        clip_embeddings.push_back(std::move(e));
-      }
-    });
-  }
-  CalibrationClips clips;
-  for (StoredEmbedding& e : clip_embeddings) {
-    CalibrationClip clip;
-    clip.id = e.clip_id;
-    clip.embedding = std::move(e.embedding);
-    const auto it = windows_of.find(e.clip_id);
-    if (it != windows_of.end()) clip.windows = std::move(it->second);
-    clips[e.speaker].push_back(std::move(clip));
-  }
-  return clips;
-}
-
-ModelRecord ensure_current_model(Store& store, const std::string& base_path) {
-  if (auto current = store.current_model()) return with_model_file(store, *current);
-  // No current model: a new store, or its classifier went with a removed speaker. The store's
-  // copy of the base model answers again.
-  const auto models = store.models();
-  for (auto it = models.rbegin(); it != models.rend(); ++it) {
-    if (it->kind == kBaseModelKind) {
-      store.set_current_model(it->id);
-      return with_model_file(store, *store.current_model());
-    }
-  }
-  return register_base_model(store, base_path, true);
-}
-
-ModelRecord store_base_model(Store& store) {
-  const auto models = store.models();
-  for (auto it = models.rbegin(); it != models.rend(); ++it) {
-    if (it->kind == kBaseModelKind) return with_model_file(store, *it);
-  }
-  return register_base_model(store, base_model_path(), !store.current_model().has_value());
-}
-
-ModelRecord classifier_base_model(const Store& store, const SpeakerModel& classifier) {
-  std::string base_file;
-  try {
-    base_file = nlohmann::json::parse(classifier.provenance_json()).value("base_model", "");
-  } catch (const nlohmann::json::exception&) {
-    // No provenance to read: reported below like a missing record.
-  }
-  for (const ModelRecord& record : store.models()) {
-    if (record.kind == kBaseModelKind && record.file_name == base_file) return record;
-  }
-  throw Error(ErrorCode::kModel,
-              "the store's classifier was trained from a base model it no longer holds (" +
-                  (base_file.empty() ? std::string("none recorded") : base_file) +
-                  "): run spkid train again");
-}
 
 ChunkOptions RecognitionOptions::default_chunks() {
   ChunkOptions chunks;
