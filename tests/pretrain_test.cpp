@@ -1,4 +1,7 @@
+#include "spkid/fine_tune.h"
 #include "spkid/pretrain.h"
+#include "spkid/speech_corpus.h"
+#include "spkid/training.h"
 
 #include <gtest/gtest.h>
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "model_options.h"
 #include "spkid/pretrain.h"
+#include "spkid/training.h"
 
 namespace spkid::cli {
 namespace {

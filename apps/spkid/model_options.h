@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "spkid/model.h"
-#include "spkid/pretrain.h"
+#include "spkid/training.h"
 #include "spkid/recognizer.h"
 #include "spkid/train.h"
 

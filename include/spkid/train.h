@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "spkid/open_set.h"
-#include "spkid/pretrain.h"
+#include "spkid/fine_tune.h"
+#include "spkid/training.h"
 #include "spkid/store.h"
 
 namespace spkid {

@@ -7,7 +7,8 @@
 
 #include "spkid/channel.h"
 #include "spkid/features.h"
-#include "spkid/pretrain.h"
+#include "spkid/speech_corpus.h"
+#include "spkid/training.h"
 
 namespace spkid {
 

@@ -11,7 +11,7 @@
 #include "spkid/chunk.h"
 #include "spkid/error.h"
 #include "spkid/evaluation.h"
-#include "spkid/pretrain.h"
+#include "spkid/speech_corpus.h"
 #include "spkid/recognizer.h"
 
 namespace spkid {

@@ -11,7 +11,9 @@
 #include "model_impl.h"
 #include "spkid/chunk.h"
 #include "spkid/error.h"
-#include "spkid/pretrain.h"
+#include "spkid/fine_tune.h"
+#include "spkid/speech_corpus.h"
+#include "spkid/training.h"
 #include "trainer.h"
 
 namespace spkid {

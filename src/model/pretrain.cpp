@@ -1,6 +1,8 @@
 // Pretraining: the corpus in memory, a held-out split, epochs of the shared trainer, a
 // checkpoint after every epoch (a model file plus the optimiser state), resume.
 #include "spkid/pretrain.h"
+#include "spkid/speech_corpus.h"
+#include "spkid/training.h"
 
 #include <chrono>
 #include <filesystem>

@@ -5,7 +5,7 @@
 
 #include "spkid/error.h"
 #include "spkid/parallel.h"
-#include "spkid/pretrain.h"
+#include "spkid/speech_corpus.h"
 
 namespace spkid {
 namespace {

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "network.h"
-#include "spkid/pretrain.h"
+#include "spkid/training.h"
 #include "training_data.h"
 
 namespace spkid {

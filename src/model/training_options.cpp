@@ -4,7 +4,9 @@
 #include <string>
 
 #include "spkid/error.h"
+#include "spkid/fine_tune.h"
 #include "spkid/pretrain.h"
+#include "spkid/training.h"
 
 namespace spkid {
 namespace {

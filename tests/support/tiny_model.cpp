@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "spkid/pretrain.h"
+#include "spkid/training.h"
 #include "synth.h"
 
 namespace spkid::test {
