@@ -11,6 +11,7 @@ packages=(
   libopenblas0-openmp  # LibTorch's BLAS: Debian's reference BLAS made train 1.6x slower
   python3-torchaudio python3-numpy espeak-ng sox
   flite jq  # scripts/demo.sh: its voices, and reading identify --json
+  time  # bench/listen_bench.py: peak memory of spkid listen
 )
 
 missing=()
