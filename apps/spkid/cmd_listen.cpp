@@ -133,7 +133,7 @@ Command add_listen_command(CLI::App& parent, const Context& context) {
   auto settings = std::make_shared<ListenSettings>();
   CLI::App* command = parent.add_subcommand(
       "listen", "Say who speaks in live audio, one line per utterance as soon as it ends");
-  command->add_option("INPUT", settings->input, "- for standard input, or a file being written")
+  command->add_option("INPUT", settings->input, "- for standard input, or a file")
       ->type_name("");
   command->add_option("--device", settings->device, "Capture from this ALSA device instead")
       ->type_name("NAME");
