@@ -28,6 +28,8 @@
 namespace spkid {
 namespace {
 
+using test::json_lines;
+using test::lines_of;
 namespace fs = std::filesystem;
 using test::CommandResult;
 using test::shell_quote;
@@ -35,22 +37,9 @@ using test::TempDir;
 
 constexpr int kRate = 16000;
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) result.push_back(line);
-  return result;
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> objects;
-  for (const std::string& line : lines(text)) objects.push_back(nlohmann::json::parse(line));
-  return objects;
-}
-
 // Errors are one line, "spkid: error: ...", and nothing else on standard error.
 void expect_one_error_line(const CommandResult& result, const std::string& mentions) {
-  const std::vector<std::string> err = lines(result.err);
+  const std::vector<std::string> err = lines_of(result.err);
   ASSERT_EQ(err.size(), 1u) << result.err;
   EXPECT_EQ(err[0].rfind("spkid: error: ", 0), 0u) << err[0];
   EXPECT_NE(err[0].find(mentions), std::string::npos) << err[0] << "\nlacks: " << mentions;
@@ -179,7 +168,7 @@ TEST_F(EnrollCli, EnrollListRenameRemove) {
   // The name comes from the file's stem; the table is aligned.
   const CommandResult alice = spkid("enroll " + quoted("alice.wav"));
   ASSERT_EQ(alice.exit_code, 0) << alice.err;
-  const std::vector<std::string> table = lines(alice.out);
+  const std::vector<std::string> table = lines_of(alice.out);
   ASSERT_EQ(table.size(), 2u) << alice.out;
   std::smatch row;
   ASSERT_TRUE(std::regex_search(table[1], row,
@@ -250,7 +239,7 @@ TEST_F(EnrollCli, EnrollListRenameRemove) {
 
   const CommandResult text = spkid("list");
   ASSERT_EQ(text.exit_code, 0);
-  const std::vector<std::string> rows = lines(text.out);
+  const std::vector<std::string> rows = lines_of(text.out);
   ASSERT_EQ(rows.size(), 2u) << text.out;
   EXPECT_TRUE(std::regex_search(rows[1], std::regex(R"(^alice +2 +4 +2\d\.\d\d +7\d% +no )")))
       << rows[1];
@@ -321,7 +310,7 @@ TEST_F(EnrollCli, BadInputsAndBadNamesChangeNothing) {
     const CommandResult result = results[i].get();
     EXPECT_EQ(result.exit_code, cases[i].exit_code) << cases[i].arguments << "\n" << result.err;
     EXPECT_TRUE(result.out.empty()) << cases[i].arguments << "\n" << result.out;
-    const std::vector<std::string> err = lines(result.err);
+    const std::vector<std::string> err = lines_of(result.err);
     ASSERT_EQ(err.size(), cases[i].error_lines.size()) << cases[i].arguments << "\n" << result.err;
     for (std::size_t line = 0; line < err.size(); ++line) {
       EXPECT_EQ(err[line].rfind("spkid: error: ", 0), 0u) << err[line];
@@ -407,7 +396,7 @@ TEST_F(EnrollCli, AKilledBatchLeavesWholeRecordingsAndEarlierOnesIntact) {
                                 temp_.file("out"), temp_.file("err"));
   // Killed once it has stored a few speakers.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (lines(test::read_text(temp_.file("out"))).size() < 3 &&
+  while (lines_of(test::read_text(temp_.file("out"))).size() < 3 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -462,7 +451,7 @@ TEST_F(EnrollCli, DatasetFoldersAndListsEnrollInOneProcess) {
   const CommandResult list = spkid("enroll --list " + shell_quote(temp_.file("lists/enroll.txt")));
   EXPECT_EQ(list.exit_code, 1) << list.err;  // some inputs failed
   expect_one_error_line(list, "missing.wav");
-  const std::vector<std::string> table = lines(list.out);
+  const std::vector<std::string> table = lines_of(list.out);
   ASSERT_EQ(table.size(), 3u) << list.out;
   EXPECT_NE(table[1].find("cat"), std::string::npos);
   EXPECT_NE(table[2].find("dan"), std::string::npos);

@@ -21,6 +21,8 @@
 namespace spkid {
 namespace {
 
+using test::json_lines;
+using test::lines_of;
 using test::shell_quote;
 
 constexpr int kRate = 16000;
@@ -43,19 +45,6 @@ const std::map<std::string, test::Voice>& enrolled_voices() {
   return voices;
 }
 const test::Voice kUnseenVoice{135, {480, 2000, 2350}, 0.3};
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> objects;
-  for (const std::string& line : lines_of(text)) objects.push_back(nlohmann::json::parse(line));
-  return objects;
-}
 
 std::set<std::string> keys_of(const nlohmann::json& object) {
   std::set<std::string> keys;

@@ -15,18 +15,12 @@
 namespace spkid {
 namespace {
 
+using test::json_lines;
 using test::shell_quote;
 
 constexpr int kRate = 16000;
 const test::Voice kAlice{105, {620, 1150, 2550}, 0.3};
 const test::Voice kBob{270, {880, 1750, 3200}, 0.3};
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> objects;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) objects.push_back(nlohmann::json::parse(line));
-  return objects;
-}
 
 class ListenCli : public ::testing::Test {
  protected:

@@ -15,6 +15,7 @@
 namespace spkid {
 namespace {
 
+using test::lines_of;
 using test::shell_quote;
 
 constexpr int kRate = 16000;
@@ -27,13 +28,6 @@ void write_raw(const std::string& path, const std::vector<float>& samples) {
     const auto v = static_cast<int16_t>(std::max(-1.0f, std::min(1.0f, x)) * 32767.0f);
     out.write(reinterpret_cast<const char*>(&v), sizeof v);
   }
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 class Package : public ::testing::Test {

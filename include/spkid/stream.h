@@ -46,7 +46,6 @@ class IdentifyStream {
   int channels_;
   std::size_t top_n_;
   UtteranceDetector detector_;
-  std::vector<float> mono_;
 };
 
 }  // namespace spkid

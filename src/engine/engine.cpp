@@ -56,21 +56,30 @@ struct Engine::Impl {
     recognizer = std::move(next);
   }
 
-  SpeakerEnrollment enroll(LabelledRecording recording) {
+  // The embedder of the store's current model, loaded again only when that model changes (a
+  // train by another process, a removed speaker's classifier).
+  const ClipEmbedder& current_embedder() {
     const ModelRecord model = ensure_current_model(store, base_model_path());
+    if (!embedder || embedder->model_id() != model.id) {
+      embedder = make_model_embedder(SpeakerModel::load(model.path), model.id);
+    }
+    return *embedder;
+  }
+
+  // The options of an enrollment: a new store takes the features of the model it starts with.
+  EnrollmentOptions enrollment_options() {
     EnrollmentOptions enrollment = options.enrollment;
-    SpeakerModel loaded = SpeakerModel::load(model.path);
     if (!store.feature_options()) {
-      // A new store takes the features of the model it starts with.
-      enrollment.features = loaded.feature_options();
+      enrollment.features = current_embedder().feature_options();
       enrollment.audio.sample_rate_hz = enrollment.features.sample_rate_hz;
     }
-    const std::unique_ptr<ClipEmbedder> embedder = make_model_embedder(std::move(loaded), model.id);
+    return options_for_store(enrollment, store.feature_options());
+  }
+
+  SpeakerEnrollment enroll(LabelledRecording recording, const EnrollmentOptions& enrollment) {
     EnrollmentHooks hooks;
-    const auto store_features = store.feature_options();
-    if (!store_features || *store_features == embedder->feature_options()) {
-      hooks.embedder = embedder.get();
-    }
+    const ClipEmbedder& model = current_embedder();
+    if (model.feature_options() == enrollment.features) hooks.embedder = &model;
     std::vector<SpeakerEnrollment> done = enroll_recordings(store, {recording}, enrollment, hooks);
     SpeakerEnrollment& result = done.at(0);
     const RecordingOutcome& outcome = result.recordings.at(0);
@@ -79,26 +88,18 @@ struct Engine::Impl {
     return std::move(result);
   }
 
-  // The rate recordings are stored at: the store's features', or the model's for a new store.
-  int enrollment_rate() {
-    if (const auto features = store.feature_options()) return features->sample_rate_hz;
-    return SpeakerModel::load(ensure_current_model(store, base_model_path()).path)
-        .feature_options()
-        .sample_rate_hz;
-  }
-
   EngineOptions options;
   std::mutex writer;  // the store's one connection, and every change, take turns
   Store store;
+  std::unique_ptr<ClipEmbedder> embedder;  // guarded by `writer`
   mutable std::mutex current_mutex;
   std::shared_ptr<const Recognizer> recognizer;
 };
 
 namespace {
 
-Audio to_audio(const Samples& samples, AudioOptions options, int sample_rate_hz,
-               const std::string& name) {
-  options.sample_rate_hz = sample_rate_hz;
+// `samples` checked, mixed and resampled to options.sample_rate_hz.
+Audio to_audio(const Samples& samples, const AudioOptions& options, const std::string& name) {
   return audio_from_samples(samples.data, static_cast<int64_t>(samples.frames), samples.channels,
                             samples.sample_rate_hz, options, name);
 }
@@ -141,14 +142,15 @@ OpenSetCalibration Engine::open_set() const {
 SpeakerEnrollment Engine::enroll(const std::string& name, const Samples& samples,
                                  const std::string& source) {
   std::lock_guard<std::mutex> turn(impl_->writer);
-  auto audio = std::make_shared<Audio>(
-      to_audio(samples, impl_->options.enrollment.audio, impl_->enrollment_rate(), source));
-  return impl_->enroll({canonical_speaker_name(name), source, "", std::move(audio)});
+  const EnrollmentOptions enrollment = impl_->enrollment_options();
+  auto audio = std::make_shared<Audio>(to_audio(samples, enrollment.audio, source));
+  return impl_->enroll({canonical_speaker_name(name), source, "", std::move(audio)}, enrollment);
 }
 
 SpeakerEnrollment Engine::enroll_file(const std::string& name, const std::string& path) {
   std::lock_guard<std::mutex> turn(impl_->writer);
-  return impl_->enroll({canonical_speaker_name(name), path, "", nullptr});
+  return impl_->enroll({canonical_speaker_name(name), path, "", nullptr},
+                       impl_->enrollment_options());
 }
 
 SpeakerSummary Engine::remove(const std::string& name) {
@@ -168,8 +170,7 @@ std::string Engine::rename(const std::string& old_name, const std::string& new_n
 Identification Engine::identify(const Samples& samples, std::size_t top_n) const {
   std::shared_ptr<const Recognizer> held;
   const Recognizer& r = impl_->require_current(held);
-  const Audio audio =
-      to_audio(samples, r.options().audio, r.options().audio.sample_rate_hz, "<samples>");
+  const Audio audio = to_audio(samples, r.options().audio, "<samples>");
   return r.identify(r.chunk_speech(audio), impl_->threshold_of(r), top_n);
 }
 
@@ -182,8 +183,7 @@ Identification Engine::identify_file(const std::string& path, std::size_t top_n)
 Verification Engine::verify(const std::string& speaker, const Samples& samples) const {
   std::shared_ptr<const Recognizer> held;
   const Recognizer& r = impl_->require_current(held);
-  const Audio audio =
-      to_audio(samples, r.options().audio, r.options().audio.sample_rate_hz, "<samples>");
+  const Audio audio = to_audio(samples, r.options().audio, "<samples>");
   return r.verify(r.chunk_speech(audio), canonical_speaker_name(speaker), impl_->threshold_of(r));
 }
 

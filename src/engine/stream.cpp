@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "spkid/audio.h"
+
 namespace spkid {
 
 IdentifyStream::IdentifyStream(const Engine& engine, int sample_rate_hz, int channels,
@@ -17,17 +19,9 @@ std::vector<StreamResult> IdentifyStream::push(const float* interleaved, std::si
   if (frames > 0 && interleaved == nullptr) {
     throw Error(ErrorCode::kInvalidArgument, "IdentifyStream::push: no samples given");
   }
-  const float* mono = interleaved;
-  if (channels_ > 1) {
-    mono_.resize(frames);
-    for (std::size_t f = 0; f < frames; ++f) {
-      double sum = 0;
-      for (int c = 0; c < channels_; ++c) sum += interleaved[f * channels_ + c];
-      mono_[f] = static_cast<float>(sum / channels_);
-    }
-    mono = mono_.data();
-  }
-  return answer(detector_.push(mono, frames));
+  if (channels_ == 1) return answer(detector_.push(interleaved, frames));
+  const std::vector<float> mono = mix_to_mono(interleaved, static_cast<int64_t>(frames), channels_);
+  return answer(detector_.push(mono.data(), frames));
 }
 
 std::vector<StreamResult> IdentifyStream::finish() { return answer(detector_.finish()); }

@@ -252,4 +252,17 @@ CommandResult run_command(const std::string& command) {
   return r;
 }
 
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> objects;
+  for (const std::string& line : lines_of(text)) objects.push_back(nlohmann::json::parse(line));
+  return objects;
+}
+
 }  // namespace spkid::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ struct CommandResult {
   std::string err;
 };
 CommandResult run_command(const std::string& command);
+
+// A command's output, a line each (without the newlines); and the same parsed as JSON lines.
+std::vector<std::string> lines_of(const std::string& text);
+std::vector<nlohmann::json> json_lines(const std::string& text);
 
 // The spkid::Error that `action` throws, or nothing when it returns normally.
 std::optional<Error> thrown_error(const std::function<void()>& action);
